@@ -1,0 +1,72 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace Weightless.Core.Tenancy;
+
+/// <summary>
+/// Rows of the <c>entities</c> table. The partition key is always the entity (tenant) name; the
+/// row key says what the row is: <c>profile</c>, <c>member:{user}</c> (a team's member),
+/// <c>team:{team}</c> (a user's team, the reverse index) or <c>key:{id}</c> (a user's API key).
+/// </summary>
+internal sealed class EntityRow : ITableEntity
+{
+    public const string ProfileRowKey = "profile";
+
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = ProfileRowKey;
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    /// <summary><c>user</c> or <c>team</c>.</summary>
+    public string Kind { get; set; } = "user";
+    public string? Email { get; set; }
+    public string? DisplayName { get; set; }
+    public bool IsInstanceAdmin { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>A membership, stored twice: under the team (<c>member:{user}</c>) and under the user (<c>team:{team}</c>).</summary>
+internal sealed class MembershipRow : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string Role { get; set; } = "member";
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>An API key as its owner lists it (<c>key:{id}</c> under the user); the secret itself is never stored.</summary>
+internal sealed class ApiKeyRow : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string Hash { get; set; } = "";
+    public string? Description { get; set; }
+    public string Preview { get; set; } = "";
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? RevokedAt { get; set; }
+}
+
+/// <summary>
+/// The authentication index (<c>credentials</c> table): partition = SHA-256 of an API key, or
+/// <c>entra~{tid}~{oid}</c> for a signed-in Entra identity. Looked up before the tenant is known,
+/// so it is the one table whose partition key is not a tenant; it holds no tenant data.
+/// </summary>
+internal sealed class CredentialRow : ITableEntity
+{
+    public const string RowKeyValue = "credential";
+
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = RowKeyValue;
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string User { get; set; } = "";
+    public string? KeyId { get; set; }
+    public DateTimeOffset? RevokedAt { get; set; }
+}

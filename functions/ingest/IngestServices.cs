@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Weightless.Ingest;
+
+/// <summary>The services the ingest app's functions need beyond core; the dev host calls this too.</summary>
+internal static class IngestServices
+{
+    public static void Add(IServiceCollection services, IConfiguration configuration)
+    {
+    }
+}

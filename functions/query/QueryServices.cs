@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Weightless.Query;
+
+/// <summary>The services the query app's functions need beyond core; the dev host calls this too.</summary>
+internal static class QueryServices
+{
+    public static void Add(IServiceCollection services, IConfiguration configuration)
+    {
+    }
+}
