@@ -11,14 +11,14 @@ namespace Weightless.EndToEnd.Tests;
 /// <summary>
 /// A run whose client vanishes (no <c>complete</c>, no more heartbeats) must end up <c>crashed</c>
 /// once <c>Runs:CrashAfter</c> has passed, while runs that still send, or that finished, keep
-/// their state. The dev host runs with a 2 s CrashAfter; the crash sweep is the
+/// their state. The dev host runs with a 3 s CrashAfter; the crash sweep is the
 /// <c>DetectCrashedRuns</c> timer's work (<see cref="RunService.MarkCrashedAsync"/>), run here on
 /// the same storage the way the timer would, so the test does not wait for the minute schedule.
 /// </summary>
 public sealed class RunCrashTests
 {
     private const string Project = "e2e-crash";
-    private static readonly TimeSpan CrashAfter = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan CrashAfter = TimeSpan.FromSeconds(3);
 
     [Fact]
     public async Task ARunWhoseClientVanishedIsMarkedCrashedAndOthersAreNot()
@@ -39,12 +39,14 @@ public sealed class RunCrashTests
         Assert.True(completed.Status == HttpStatusCode.OK, host.Describe($"complete: {completed}"));
         Assert.Equal("running", (await client.RequireRunAsync(user.Name, Project, "vanished")).State);
 
+        await using var detector = CrashDetector(host, crashAfter);
+        var runs = detector.GetRequiredService<RunService>();
         await Task.Delay(CrashAfter + TimeSpan.FromSeconds(1));
         // A Go-core style heartbeat ({}), sent just before the sweep: this client is still there.
         var heartbeat = await client.PostFileStreamAsync(user.Name, Project, "alive", "{}");
         Assert.True(heartbeat.Status == HttpStatusCode.OK, host.Describe($"heartbeat: {heartbeat}"));
 
-        var marked = await SweepAsync(host, crashAfter);
+        var marked = await runs.MarkCrashedAsync(DateTimeOffset.UtcNow, CancellationToken.None);
 
         Assert.Equal("crashed", (await client.RequireRunAsync(user.Name, Project, "vanished")).State);
         Assert.Equal("running", (await client.RequireRunAsync(user.Name, Project, "alive")).State);
@@ -60,8 +62,8 @@ public sealed class RunCrashTests
         Assert.Equal(2, back.HistoryLineCount);
     }
 
-    /// <summary>One run of the crash detector against the host's storage, as its timer would run it.</summary>
-    private static async Task<int> SweepAsync(DevHostProcess host, string crashAfter)
+    /// <summary>The services the <c>DetectCrashedRuns</c> timer uses, on the host's storage and with its CrashAfter.</summary>
+    private static ServiceProvider CrashDetector(DevHostProcess host, string crashAfter)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -74,7 +76,6 @@ public sealed class RunCrashTests
         services.AddSingleton<IConfiguration>(configuration);
         services.AddWeightlessCore(configuration, "weightless-e2e-crash-sweep");
         services.AddWeightlessRuns(configuration);
-        await using var provider = services.BuildServiceProvider();
-        return await provider.GetRequiredService<RunService>().MarkCrashedAsync(DateTimeOffset.UtcNow, CancellationToken.None);
+        return services.BuildServiceProvider();
     }
 }
