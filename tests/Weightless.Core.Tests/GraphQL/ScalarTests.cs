@@ -29,7 +29,7 @@ public sealed class ScalarTests
             Fields = [new GraphQLObjectField(new GraphQLName("k"), new GraphQLIntValue(3))],
         };
         Assert.Equal("{\"k\":3}", scalar.ParseLiteral(literal));
-        Assert.Null(scalar.ParseLiteral(GraphQLValuesCache.Null));
+        Assert.Null(scalar.ParseLiteral(new GraphQLNullValue()));
     }
 
     [Fact]
