@@ -48,7 +48,7 @@ start_azurite() {
   local blob=$1 queue=$2 table=$3; shift 3
   "$AZURITE" "$@" --skipApiVersionCheck --loose --silent --disableTelemetry \
     --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
-    --blobPort "$blob" --queuePort "$queue" --tablePort "$table" &
+    --blobPort "$blob" --queuePort "$queue" --tablePort "$table" >>"${AZURITE_LOG:-/dev/null}" 2>&1 &
   AZURITE_PID=$!
   for p in "$blob" "$queue" "$table"; do
     if ! wait_for_port "$p" 60; then log "Azurite did not open port $p."; return 1; fi

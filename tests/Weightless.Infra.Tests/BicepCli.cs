@@ -1,56 +1,12 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Reflection;
-using System.Text.RegularExpressions;
+using System.Text;
+using System.Text.Json.Nodes;
 
 namespace Weightless.Infra.Tests;
 
-/// <summary>Result of one Bicep CLI invocation.</summary>
-internal sealed record BicepResult(string Command, int ExitCode, string StandardOutput, string StandardError)
-{
-    /// <summary>Diagnostics parsed from stderr ("path(line,col) : Level CODE: message").</summary>
-    public IReadOnlyList<BicepDiagnostic> Diagnostics { get; } = BicepDiagnostic.Parse(StandardError);
-
-    /// <summary>Non-empty stderr lines that are not diagnostics (crashes, unexpected messages).</summary>
-    public IReadOnlyList<string> OtherErrorOutput { get; } = StandardError
-        .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-        .Where(l => !BicepDiagnostic.IsDiagnostic(l))
-        .ToList();
-
-    public override string ToString() =>
-        $"bicep {Command} (exit {ExitCode})\n--- stderr ---\n{StandardError}";
-}
-
-/// <summary>One compiler or linter diagnostic.</summary>
-internal sealed partial record BicepDiagnostic(string FilePath, int Line, int Column, string Level, string Code, string Message)
-{
-    public bool IsErrorOrWarning => Level is "Error" or "Warning";
-
-    public static bool IsDiagnostic(string line) => DiagnosticLine().IsMatch(line);
-
-    public static IReadOnlyList<BicepDiagnostic> Parse(string stderr) =>
-        stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(l => DiagnosticLine().Match(l))
-            .Where(m => m.Success)
-            .Select(m => new BicepDiagnostic(
-                m.Groups["path"].Value,
-                int.Parse(m.Groups["line"].Value, System.Globalization.CultureInfo.InvariantCulture),
-                int.Parse(m.Groups["col"].Value, System.Globalization.CultureInfo.InvariantCulture),
-                m.Groups["level"].Value,
-                m.Groups["code"].Value,
-                m.Groups["message"].Value))
-            .ToList();
-
-    public override string ToString() => $"{FilePath}({Line},{Column}) : {Level} {Code}: {Message}";
-
-    [GeneratedRegex(@"^(?<path>.+?)\((?<line>\d+),(?<col>\d+)\) : (?<level>Error|Warning|Info) (?<code>[^:]+): (?<message>.*)$")]
-    private static partial Regex DiagnosticLine();
-}
-
-/// <summary>
-/// Runs the Bicep CLI from the Azure.Bicep.CommandLine.linux-x64 NuGet package. Commands that
-/// accept it get --no-restore, so nothing is fetched from module registries; none of our files
-/// reference a registry module.
-/// </summary>
+/// <summary>Locates the Bicep CLI shipped in the Azure.Bicep.CommandLine.linux-x64 NuGet package.</summary>
 internal static class BicepCli
 {
     private const string PackageId = "azure.bicep.commandline.linux-x64";
@@ -58,41 +14,6 @@ internal static class BicepCli
     private static readonly Lazy<string> Executable = new(LocateExecutable);
 
     public static string ExecutablePath => Executable.Value;
-
-    public static async Task<BicepResult> RunAsync(string workingDirectory, IReadOnlyList<string> arguments, TimeSpan timeout)
-    {
-        var startInfo = new ProcessStartInfo(ExecutablePath)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-        // No tracing output mixed into stderr, no telemetry, no first-run messages.
-        startInfo.Environment["BICEP_TRACING_ENABLED"] = "false";
-        startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        startInfo.Environment["DOTNET_NOLOGO"] = "1";
-
-        using var process = Process.Start(startInfo)
-            ?? throw new InvalidOperationException($"Could not start {ExecutablePath}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"bicep {string.Join(' ', arguments)} did not finish within {timeout}.");
-        }
-        return new BicepResult(string.Join(' ', arguments), process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
-    }
 
     private static string LocateExecutable()
     {
@@ -132,5 +53,182 @@ internal static class BicepCli
             }
         }
         return path;
+    }
+}
+
+/// <summary>
+/// A client for "bicep jsonrpc --stdio", the CLI's programmatic interface (JSON-RPC 2.0 with
+/// Content-Length framing, as used by Azure.Bicep.RpcClient). One process serves every request:
+/// starting the CLI costs 2-4 s of CPU, so a process per file and command would not fit the test
+/// time budget on a busy two-core machine. "bicep/compile" runs the same compiler and linter as
+/// "bicep build" / "bicep lint" and returns the same diagnostics.
+/// </summary>
+internal sealed class BicepJsonRpcClient : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Stream _input;
+    private readonly Stream _output;
+    private readonly StringBuilder _stderr = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private int _nextId;
+
+    private BicepJsonRpcClient(Process process)
+    {
+        _process = process;
+        _input = process.StandardInput.BaseStream;
+        _output = process.StandardOutput.BaseStream;
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_stderr)
+                {
+                    _stderr.AppendLine(e.Data);
+                }
+            }
+        };
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>Everything the CLI wrote to stderr so far.</summary>
+    public string StandardError
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public static BicepJsonRpcClient Start(string workingDirectory)
+    {
+        var startInfo = new ProcessStartInfo(BicepCli.ExecutablePath)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add("jsonrpc");
+        startInfo.ArgumentList.Add("--stdio");
+        // No tracing output, no telemetry, no first-run messages.
+        startInfo.Environment["BICEP_TRACING_ENABLED"] = "false";
+        startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        startInfo.Environment["DOTNET_NOLOGO"] = "1";
+        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {BicepCli.ExecutablePath}.");
+        return new BicepJsonRpcClient(process);
+    }
+
+    /// <summary>Sends one request and returns its result; a JSON-RPC error becomes an exception.</summary>
+    public async Task<JsonNode> CallAsync(string method, JsonObject parameters, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _gate.WaitAsync(cts.Token).ConfigureAwait(false);
+        try
+        {
+            var id = ++_nextId;
+            var request = new JsonObject
+            {
+                ["jsonrpc"] = "2.0",
+                ["id"] = id,
+                ["method"] = method,
+                ["params"] = parameters,
+            };
+            var body = Encoding.UTF8.GetBytes(request.ToJsonString());
+            var header = Encoding.ASCII.GetBytes($"Content-Length: {body.Length}\r\n\r\n");
+            await _input.WriteAsync(header, cts.Token).ConfigureAwait(false);
+            await _input.WriteAsync(body, cts.Token).ConfigureAwait(false);
+            await _input.FlushAsync(cts.Token).ConfigureAwait(false);
+
+            while (true)
+            {
+                var message = await ReadMessageAsync(cts.Token).ConfigureAwait(false);
+                if (message["id"]?.GetValue<int>() != id)
+                {
+                    continue; // a notification or a stale reply
+                }
+                if (message["error"] is { } error)
+                {
+                    throw new InvalidOperationException($"bicep {method} failed: {error.ToJsonString()}\n{StandardError}");
+                }
+                return message["result"] ?? throw new InvalidOperationException($"bicep {method} returned no result.");
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            throw new TimeoutException($"bicep {method} did not answer within {timeout}.\n{StandardError}");
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            _input.Close(); // end of input: the server exits
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        finally
+        {
+            _process.Dispose();
+            _gate.Dispose();
+        }
+    }
+
+    private async Task<JsonNode> ReadMessageAsync(CancellationToken cancellationToken)
+    {
+        var contentLength = -1;
+        while (true)
+        {
+            var line = await ReadHeaderLineAsync(cancellationToken).ConfigureAwait(false);
+            if (line.Length == 0)
+            {
+                break;
+            }
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0 && line[..colon].Trim().Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                contentLength = int.Parse(line[(colon + 1)..].Trim(), CultureInfo.InvariantCulture);
+            }
+        }
+        if (contentLength < 0)
+        {
+            throw new InvalidOperationException($"bicep jsonrpc sent a message without Content-Length.\n{StandardError}");
+        }
+        var body = new byte[contentLength];
+        await _output.ReadExactlyAsync(body, cancellationToken).ConfigureAwait(false);
+        return JsonNode.Parse(body) ?? throw new InvalidOperationException("bicep jsonrpc sent an empty message.");
+    }
+
+    private async Task<string> ReadHeaderLineAsync(CancellationToken cancellationToken)
+    {
+        var bytes = new List<byte>();
+        var one = new byte[1];
+        while (true)
+        {
+            if (await _output.ReadAsync(one, cancellationToken).ConfigureAwait(false) == 0)
+            {
+                throw new EndOfStreamException($"bicep jsonrpc exited.\n{StandardError}");
+            }
+            if (one[0] == (byte)'\n')
+            {
+                return Encoding.ASCII.GetString(bytes.ToArray()).TrimEnd('\r');
+            }
+            bytes.Add(one[0]);
+        }
     }
 }

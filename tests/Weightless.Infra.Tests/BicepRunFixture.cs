@@ -1,127 +1,151 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
 namespace Weightless.Infra.Tests;
 
-/// <summary>One Bicep CLI command run over a private copy of infra/.</summary>
-internal sealed record BicepRun(string Directory, BicepResult Result)
+/// <summary>One compiler or linter diagnostic.</summary>
+internal sealed record BicepDiagnostic(string Source, int Line, int Column, string Level, string Code, string Message)
 {
-    public string PathOf(string relativePath) => Path.GetFullPath(Path.Combine(Directory, relativePath));
+    public bool IsErrorOrWarning => Level is "Error" or "Warning";
 
-    /// <summary>Errors and warnings reported for one file (path relative to infra/).</summary>
-    public IReadOnlyList<BicepDiagnostic> ProblemsIn(string relativePath)
-    {
-        var fullPath = PathOf(relativePath);
-        return Result.Diagnostics
-            .Where(d => d.IsErrorOrWarning && string.Equals(Path.GetFullPath(d.FilePath), fullPath, StringComparison.Ordinal))
-            .ToList();
-    }
+    public static BicepDiagnostic FromJson(JsonNode node) => new(
+        node["source"]?.GetValue<string>() ?? "",
+        (node["range"]?["start"]?["line"]?.GetValue<int>() ?? -1) + 1,
+        (node["range"]?["start"]?["char"]?.GetValue<int>() ?? -1) + 1,
+        node["level"]?.ToString() ?? "",
+        node["code"]?.GetValue<string>() ?? "",
+        node["message"]?.GetValue<string>() ?? "");
+
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{Source}({Line},{Column}) : {Level} {Code}: {Message}");
+}
+
+/// <summary>The result of compiling one file (the equivalent of "bicep build" or "bicep build-params").</summary>
+internal sealed record BicepCompilation(string File, bool Success, IReadOnlyList<BicepDiagnostic> Diagnostics, string? Output, string? Template)
+{
+    public IReadOnlyList<BicepDiagnostic> Problems => Diagnostics.Where(d => d.IsErrorOrWarning).ToList();
+
+    public override string ToString() =>
+        $"{File}: success={Success}\n{string.Join('\n', Diagnostics)}";
 }
 
 /// <summary>
-/// Runs the Bicep CLI once per command for the whole infra/ folder (starting the CLI costs about
-/// 3 s, so one process per command and file would take minutes on a small machine), two at a
-/// time. Each command works on its own temporary copy of infra/, because build, build-params and
-/// snapshot write their output next to the sources. (A bicepconfig.json must therefore live in infra/.)
+/// Compiles every file under infra/ once, through one "bicep jsonrpc" process: each .bicep file
+/// (bicep/compile: diagnostics and ARM JSON, as "bicep build" + "bicep lint"), each .bicepparam
+/// file (bicep/compileParams, as "bicep build-params") and a snapshot of the example customer
+/// (bicep/getSnapshot, as "bicep snapshot": every resource a deployment would create, with loops,
+/// modules and parameters expanded). Nothing is written to disk and no registry is contacted
+/// (our files reference no registry modules).
 /// </summary>
 public sealed class BicepRunFixture : IAsyncLifetime
 {
-    /// <summary>The parameters file the content tests expand with "bicep snapshot".</summary>
+    /// <summary>The parameters file the content tests expand.</summary>
     internal const string ExampleParamsFile = "customers/example.bicepparam";
 
-    internal const string SnapshotSubscriptionId = "00000000-0000-0000-0000-00000000a001";
-    internal const string SnapshotResourceGroup = "rg-weightless-example";
+    internal const string ExpectedBicepVersion = "0.49.2";
 
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromMinutes(2);
 
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "weightless-infra-tests-" + Guid.NewGuid().ToString("N"));
+    private readonly Dictionary<string, BicepCompilation> _templates = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, BicepCompilation> _parameters = new(StringComparer.Ordinal);
+    private JsonNode? _snapshot;
+    private string _snapshotError = "no snapshot was produced";
 
-    private BicepRun? _lint;
-    private BicepRun? _build;
-    private BicepRun? _buildParams;
-    private BicepRun? _snapshot;
+    internal string Version { get; private set; } = "";
 
-    /// <summary>bicep lint over every .bicep and .bicepparam file.</summary>
-    internal BicepRun Lint => _lint ?? throw NotInitialized();
+    /// <summary>stderr of the Bicep process (expected empty).</summary>
+    internal string CliErrorOutput { get; private set; } = "";
 
-    /// <summary>bicep build over every .bicep file (ARM JSON next to each source).</summary>
-    internal BicepRun Build => _build ?? throw NotInitialized();
+    /// <summary>Compiled .bicep files by path relative to infra/.</summary>
+    internal IReadOnlyDictionary<string, BicepCompilation> Templates => _templates;
 
-    /// <summary>bicep build-params over every .bicepparam file.</summary>
-    internal BicepRun BuildParams => _buildParams ?? throw NotInitialized();
+    /// <summary>Compiled .bicepparam files by path relative to infra/.</summary>
+    internal IReadOnlyDictionary<string, BicepCompilation> Parameters => _parameters;
 
-    /// <summary>bicep snapshot of the example customer: every resource the deployment would create, expanded.</summary>
-    internal BicepRun Snapshot => _snapshot ?? throw NotInitialized();
-
-    internal IEnumerable<BicepRun> AllRuns => [Lint, Build, BuildParams, Snapshot];
+    /// <summary>Snapshot of <see cref="ExampleParamsFile"/>: predictedResources, outputs, diagnostics.</summary>
+    internal JsonNode Snapshot => _snapshot ?? throw new Xunit.Sdk.XunitException(
+        $"Snapshot of {ExampleParamsFile} failed (see the compile tests for diagnostics): {_snapshotError}");
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_root);
-        using var gate = new SemaphoreSlim(Math.Max(2, Environment.ProcessorCount));
-
-        var lint = RunAsync(gate, "lint", ["lint", "--no-restore", "--pattern", "**/*.bicep*"]);
-        var build = RunAsync(gate, "build", ["build", "--no-restore", "--pattern", "**/*.bicep"]);
-        var buildParams = RunAsync(gate, "build-params", ["build-params", "--no-restore", "--pattern", "**/*.bicepparam"]);
-        // snapshot has no --no-restore; with no registry modules it restores nothing (it may still
-        // attempt one best-effort DNS lookup for the public module index, which it does not need).
-        var snapshot = RunAsync(gate, "snapshot",
-        [
-            "snapshot", ExampleParamsFile,
-            "--mode", "overwrite",
-            "--tenant-id", "00000000-0000-0000-0000-00000000e001",
-            "--subscription-id", SnapshotSubscriptionId,
-            "--resource-group", SnapshotResourceGroup,
-            "--location", "westeurope",
-            "--deployment-name", "weightless-example",
-        ]);
-
-        _lint = await lint.ConfigureAwait(false);
-        _build = await build.ConfigureAwait(false);
-        _buildParams = await buildParams.ConfigureAwait(false);
-        _snapshot = await snapshot.ConfigureAwait(false);
-    }
-
-    public Task DisposeAsync()
-    {
+        var infra = RepositoryPaths.InfraDirectory;
+        var client = BicepJsonRpcClient.Start(infra);
         try
         {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: a leftover temp folder is harmless.
-        }
-        return Task.CompletedTask;
-    }
+            var version = await client.CallAsync("bicep/version", [], CallTimeout).ConfigureAwait(false);
+            Version = version["version"]?.GetValue<string>() ?? "";
 
-    private async Task<BicepRun> RunAsync(SemaphoreSlim gate, string name, IReadOnlyList<string> arguments)
-    {
-        var directory = Path.Combine(_root, name);
-        CopyDirectory(RepositoryPaths.InfraDirectory, directory);
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            var result = await BicepCli.RunAsync(directory, arguments, CommandTimeout).ConfigureAwait(false);
-            return new BicepRun(directory, result);
+            foreach (var file in RepositoryPaths.InfraFiles(".bicep"))
+            {
+                _templates[file] = await CompileAsync(
+                    client, file, "bicep/compile", new JsonObject { ["path"] = Path.Combine(infra, file) }, "contents", null).ConfigureAwait(false);
+            }
+
+            foreach (var file in RepositoryPaths.InfraFiles(".bicepparam"))
+            {
+                _parameters[file] = await CompileAsync(
+                    client,
+                    file,
+                    "bicep/compileParams",
+                    new JsonObject { ["path"] = Path.Combine(infra, file), ["parameterOverrides"] = new JsonObject() },
+                    "parameters",
+                    "template").ConfigureAwait(false);
+            }
+
+            // A failed snapshot (the example does not compile) must not hide the compile diagnostics above.
+            try
+            {
+                var snapshot = await client.CallAsync(
+                    "bicep/getSnapshot",
+                    new JsonObject
+                    {
+                        ["path"] = Path.Combine(infra, ExampleParamsFile),
+                        ["metadata"] = new JsonObject
+                        {
+                            ["tenantId"] = "00000000-0000-0000-0000-00000000e001",
+                            ["subscriptionId"] = "00000000-0000-0000-0000-00000000a001",
+                            ["resourceGroup"] = "rg-weightless-example",
+                            ["location"] = "westeurope",
+                            ["deploymentName"] = "weightless-example",
+                        },
+                        ["externalInputs"] = new JsonArray(),
+                    },
+                    CallTimeout).ConfigureAwait(false);
+                _snapshot = JsonNode.Parse(snapshot["snapshot"]?.GetValue<string>() ?? "null");
+            }
+            catch (InvalidOperationException ex)
+            {
+                _snapshotError = ex.Message;
+            }
         }
         finally
         {
-            gate.Release();
+            await client.DisposeAsync().ConfigureAwait(false);
+            CliErrorOutput = client.StandardError;
         }
     }
 
-    private static void CopyDirectory(string source, string destination)
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private static async Task<BicepCompilation> CompileAsync(
+        BicepJsonRpcClient client, string file, string method, JsonObject parameters, string outputProperty, string? templateProperty)
     {
-        Directory.CreateDirectory(destination);
-        foreach (var dir in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories))
+        JsonNode result;
+        try
         {
-            Directory.CreateDirectory(Path.Combine(destination, Path.GetRelativePath(source, dir)));
+            result = await client.CallAsync(method, parameters, CallTimeout).ConfigureAwait(false);
         }
-        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        catch (InvalidOperationException ex)
         {
-            File.Copy(file, Path.Combine(destination, Path.GetRelativePath(source, file)));
+            return new BicepCompilation(file, false, [new BicepDiagnostic(file, 0, 0, "Error", method, ex.Message)], null, null);
         }
+        return new BicepCompilation(
+            file,
+            result["success"]?.GetValue<bool>() ?? false,
+            (result["diagnostics"] as JsonArray ?? []).Select(d => BicepDiagnostic.FromJson(d!)).ToList(),
+            result[outputProperty]?.GetValue<string>(),
+            templateProperty is null ? null : result[templateProperty]?.GetValue<string>());
     }
-
-    private static InvalidOperationException NotInitialized() => new("The Bicep runs have not completed.");
 }
 
 [CollectionDefinition(Name)]
