@@ -1,4 +1,5 @@
 using Weightless.Core.Hosting;
+using Weightless.DevHost.Durable;
 using Weightless.DevHost.Events;
 using Weightless.DevHost.Http;
 
@@ -27,6 +28,7 @@ internal static class DevHostApplication
         builder.Services.AddWeightlessCore(builder.Configuration, "weightless-devhost");
         FunctionApps.AddServices(builder.Services, builder.Configuration);
         builder.Services.AddDevHostEvents(builder.Configuration);
+        builder.Services.AddDevHostDurable();
         builder.Services.AddProblemDetails();
     }
 }
