@@ -51,6 +51,17 @@ internal sealed class TimerTriggerRunner : BackgroundService
         await RunAsync(function, now, now, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Finds the functions before starting, so that a bad one (unknown setting, invalid name or
+    /// schedule, unbindable parameter) stops the host at start-up: since .NET 10,
+    /// <see cref="BackgroundService.ExecuteAsync"/> runs in the background and its exceptions would only be logged.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = Functions;
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var functions = Functions;
