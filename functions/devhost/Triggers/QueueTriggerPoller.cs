@@ -127,9 +127,15 @@ internal sealed class QueueTriggerPoller : BackgroundService
                 var messages = await queue.ReceiveAsync(Math.Clamp(options.QueueBatchSize, 1, 32), options.QueueMessageLease, stoppingToken).ConfigureAwait(false);
                 _queueErrors.TryRemove(function.PhysicalQueue, out _);
                 received = messages.Length;
-                foreach (var message in messages)
+                for (var i = 0; i < messages.Length; i++)
                 {
-                    await ProcessAsync(function, queue, message, stoppingToken).ConfigureAwait(false);
+                    if (stoppingToken.IsCancellationRequested)
+                    {
+                        // Shutting down: hand the rest back now rather than after the lease runs out.
+                        await ReleaseQuietlyAsync(queue, messages[i..]).ConfigureAwait(false);
+                        return;
+                    }
+                    await ProcessAsync(function, queue, messages[i], stoppingToken).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -162,34 +168,56 @@ internal sealed class QueueTriggerPoller : BackgroundService
         if (message.DequeueCount > maxDequeueCount)
         {
             // Taken more often than allowed without finishing (e.g. the host died mid-run): as the Functions host does, poison it unprocessed.
-            await MoveToPoisonAsync(function, queue, message, null, stoppingToken).ConfigureAwait(false);
+            await MoveToPoisonAsync(function, queue, message, null).ConfigureAwait(false);
             return;
         }
         try
         {
             var body = QueueMessageText.Decode(message.MessageText);
             await FunctionInvoker.InvokeAsync(function.Method, _services, (ParameterInfo p, out object? value) => TryBind(function, p, message, body, out value), stoppingToken).ConfigureAwait(false);
-            await queue.DeleteAsync(message, stoppingToken).ConfigureAwait(false);
+            // Not cancelled by shutdown: the work is done, and an undeleted message would run again.
+            await queue.DeleteAsync(message, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The function stopped because the host is stopping: not a failed attempt, so retry it as soon as a host runs.
+            await ReleaseQuietlyAsync(queue, [message]).ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception ex)
         {
             if (message.DequeueCount >= maxDequeueCount)
             {
-                await MoveToPoisonAsync(function, queue, message, ex, stoppingToken).ConfigureAwait(false);
+                await MoveToPoisonAsync(function, queue, message, ex).ConfigureAwait(false);
                 return;
             }
             _logger.LogWarning(ex, "Function {Function} failed on message {MessageId} from {Queue} (attempt {Attempt} of {Max}); it will be retried",
                 function.Name, message.MessageId, function.PhysicalQueue, message.DequeueCount, maxDequeueCount);
-            await queue.ReleaseAsync(message, _options.Value.QueueVisibilityTimeout, stoppingToken).ConfigureAwait(false);
+            await queue.ReleaseAsync(message, _options.Value.QueueVisibilityTimeout, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
-    private async Task MoveToPoisonAsync(QueueFunction function, QueueStore queue, QueueMessage message, Exception? failure, CancellationToken stoppingToken)
+    private async Task ReleaseQuietlyAsync(QueueStore queue, IEnumerable<QueueMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            try
+            {
+                await queue.ReleaseAsync(message, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Azure.RequestFailedException ex)
+            {
+                _logger.LogWarning(ex, "Could not hand message {MessageId} back to {Queue}; it reappears when its lease ends", message.MessageId, queue.Name);
+            }
+        }
+    }
+
+    private async Task MoveToPoisonAsync(QueueFunction function, QueueStore queue, QueueMessage message, Exception? failure)
     {
         var poison = await _storage.QueueAsync(function.PoisonQueue).ConfigureAwait(false);
         // The text is copied unchanged (still base64), so a fixed function can be pointed at the poison queue.
-        await poison.SendAsync(message.MessageText, cancellationToken: stoppingToken).ConfigureAwait(false);
-        await queue.DeleteAsync(message, stoppingToken).ConfigureAwait(false);
+        await poison.SendAsync(message.MessageText, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+        await queue.DeleteAsync(message, CancellationToken.None).ConfigureAwait(false);
         _logger.LogError(failure, "Function {Function} failed on message {MessageId} {Attempts} times; moved it to {PoisonQueue}",
             function.Name, message.MessageId, message.DequeueCount, function.PoisonQueue);
     }
