@@ -159,6 +159,12 @@ internal sealed class DurableSidecar(
             // restarted dev host for minutes. Activities running longer than this may run again.
             WorkItemQueueVisibilityTimeout = settings.MessageVisibilityTimeout,
             ControlQueueVisibilityTimeout = settings.MessageVisibilityTimeout,
+            // One dev host owns the single partition. A killed one cannot release its lease, so the
+            // restarted one waits for it to expire: keep that short (15 s is the shortest lease Azure
+            // Storage grants) and look for it often.
+            LeaseInterval = TimeSpan.FromSeconds(15),
+            LeaseRenewInterval = TimeSpan.FromSeconds(5),
+            LeaseAcquireInterval = TimeSpan.FromSeconds(2),
             LoggerFactory = loggerFactory,
         });
         await service.CreateIfNotExistsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);

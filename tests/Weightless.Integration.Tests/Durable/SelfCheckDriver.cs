@@ -78,6 +78,14 @@ internal static class SelfCheckDriver
         return steps;
     }
 
+    /// <summary>When the row of one step was last written (a step run again after a crash rewrites it).</summary>
+    public static async Task<DateTimeOffset?> StepWrittenAtAsync(string connectionString, string prefix, string instanceId, int step)
+    {
+        var table = new TableClient(connectionString, prefix + "durablechecks");
+        var row = await table.GetEntityIfExistsAsync<TableEntity>("diagnostics", $"{instanceId}:{step}");
+        return row.HasValue ? row.Value!.GetDateTimeOffset("WrittenAt") : null;
+    }
+
     public static HttpClient WithKey(HttpClient client, string apiKey)
     {
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
