@@ -52,8 +52,9 @@ public abstract class DurableSelfCheckTests : IAsyncLifetime
         Assert.Equal(3, status.GetProperty("output").GetProperty("steps").GetInt32());
         var completedAt = status.GetProperty("output").GetProperty("completedAt").GetDateTime();
         var createdAt = status.GetProperty("createdAt").GetDateTimeOffset();
-        // Three durable timers of 1 s each lie between start and completion (whole-second timers may fire up to ~1 s early on Azure Storage).
-        Assert.True(completedAt - createdAt.UtcDateTime >= TimeSpan.FromSeconds(1), $"created {createdAt:O}, completed {completedAt:O}");
+        // Durable timers lie between start and completion, but the Azure Storage backend's whole-second
+        // timers may fire up to ~1 s early (three 1 s timers were seen to finish in 0.8 s), so only the order is asserted.
+        Assert.True(completedAt > createdAt.UtcDateTime, $"created {createdAt:O}, completed {completedAt:O}");
         Assert.True(status.GetProperty("lastUpdatedAt").GetDateTimeOffset() >= createdAt);
         Assert.Equal([1, 2, 3], await SelfCheckDriver.ReadStepsAsync(AzuriteFixture.ConnectionString, _factory.Prefix, instanceId));
     }
