@@ -250,6 +250,44 @@ public sealed class WandbControlPlaneTests(WandbTestHost host) : IClassFixture<W
     }
 
     [Fact]
+    public async Task History_reads_answer_what_file_stream_stored()
+    {
+        var (user, key) = await host.NewUserAsync();
+        await host.DataAsync(key, WandbDocuments.UpsertBucket, new { entity = user, name = "r1", project = "reads" });
+        var lines = Enumerable.Range(0, 10).Select(i => $"{{\"loss\": {i}, \"nested\": {{\"lr\": 0.5}}, \"_step\": {i}}}").ToArray();
+        await host.FileStreamAsync(key, user, "reads", "r1", new { files = new Dictionary<string, object> { ["wandb-history.jsonl"] = new { offset = 0, content = lines }, ["wandb-events.jsonl"] = new { offset = 0, content = new[] { "{\"system.cpu\": 1.5}" } } } });
+
+        var data = await host.DataAsync(key, """
+            query Reads($entity: String!, $project: String!, $run: String!, $specs: [JSONString!]!) {
+              project(name: $project, entityName: $entity) {
+                run(name: $run) {
+                  historyKeys
+                  sampledHistory(specs: $specs)
+                  page: history(minStep: 2, maxStep: 5, samples: 1000)
+                  all: history(samples: 3)
+                  events(samples: 10)
+                  historyTail
+                  eventsTail
+                  parquetHistory(liveKeys: ["_step"]) { parquetUrls liveData }
+                }
+              }
+            }
+            """, new { entity = user, project = "reads", run = "r1", specs = new[] { "{\"keys\": [\"_step\", \"loss\"], \"samples\": 500}" } });
+        var run = data["project"]!["run"]!;
+        Assert.Equal(9, run["historyKeys"]!["lastStep"]!.GetValue<long>());
+        Assert.NotNull(run["historyKeys"]!["keys"]!["loss"]);
+        var sampled = run["sampledHistory"]![0]!.AsArray();
+        Assert.Equal(10, sampled.Count);
+        Assert.Equal(3, sampled[3]!["loss"]!.GetValue<long>());
+        Assert.Equal(lines[2..5], run["page"]!.AsArray().Select(l => l!.GetValue<string>()));
+        Assert.Equal(3, run["all"]!.AsArray().Count);
+        Assert.Equal("{\"system.cpu\": 1.5}", run["events"]![0]!.GetValue<string>());
+        Assert.Equal(lines[9], JsonNode.Parse(run["historyTail"]!.GetValue<string>())![0]!.GetValue<string>());
+        Assert.Single(JsonNode.Parse(run["eventsTail"]!.GetValue<string>())!.AsArray());
+        Assert.Empty(run["parquetHistory"]!["parquetUrls"]!.AsArray());
+    }
+
+    [Fact]
     public async Task Gzip_bodies_are_accepted_on_graphql_and_file_stream()
     {
         var (user, key) = await host.NewUserAsync();
