@@ -164,10 +164,11 @@ internal sealed class TableStore(TableClient client, StorageMetrics metrics)
         }
     }
 
-    /// <summary>Checks Azure's per-entity limits and returns the estimated wire size in bytes.</summary>
+    /// <summary>Checks Azure's per-entity limits and returns the estimated size in bytes on the wire of a batch.</summary>
     internal static long Validate(ITableEntity entity)
     {
         long size = 4 + (entity.PartitionKey.Length + entity.RowKey.Length) * 2L;
+        long wireOverhead = 0;
         if (entity.PartitionKey.Length > TableKeys.MaxLength || entity.RowKey.Length > TableKeys.MaxLength)
         {
             throw new ValidationFailedException("A key is longer than 1 KiB.", "name");
@@ -193,9 +194,11 @@ internal sealed class TableStore(TableClient client, StorageMetrics metrics)
                         throw new TooLargeException($"Property '{name}' is {bytes.Length} bytes; a stored binary value may hold at most {MaxBinaryBytes}.", name);
                     }
                     size += 4 + bytes.Length;
+                    wireOverhead += Base64Overhead(bytes.Length);
                     break;
                 case BinaryData data:
                     size += 4 + data.ToMemory().Length;
+                    wireOverhead += Base64Overhead(data.ToMemory().Length);
                     break;
                 case null:
                     break;
@@ -208,8 +211,11 @@ internal sealed class TableStore(TableClient client, StorageMetrics metrics)
         {
             throw new TooLargeException($"An entity would be {size} bytes; Azure Table storage allows at most 1 MiB.", "entity");
         }
-        return size;
+        // Binary values travel base64-encoded in a batch request, which is what the 4 MiB batch limit measures.
+        return size + wireOverhead;
     }
+
+    private static long Base64Overhead(int bytes) => ((bytes + 2) / 3 * 4) - bytes;
 
     private async Task SubmitChunkAsync(List<TableTransactionAction> chunk, CancellationToken cancellationToken)
     {
