@@ -8,10 +8,14 @@ namespace Weightless.EndToEnd.Tests.Traces;
 /// must exist in ours with the same JSON kind (object, array, string, number, boolean). Values are
 /// not compared, so ids, timestamps, URLs and version strings may differ; a recorded <c>null</c>
 /// accepts anything. Array items are compared as one merged item shape (rows of a history page
-/// differ in keys but not in kind).
+/// differ in keys but not in kind). Objects whose keys are data rather than schema (the metric
+/// names of <c>historyKeys.keys</c>, which W&amp;B flattens to <c>nested.lr</c> where the recording
+/// stand-in did not) are compared the same way: as one merged entry shape.
 /// </summary>
 internal static class JsonShape
 {
+    private static readonly string[] DataKeyedObjectPaths = [".historyKeys.keys"];
+
     public static IReadOnlyList<string> Differences(JsonNode? recorded, JsonNode? ours)
     {
         var differences = new List<string>();
@@ -89,6 +93,15 @@ internal static class JsonShape
         }
         switch (recorded)
         {
+            case JsonObject obj when DataKeyedObjectPaths.Any(p => path.EndsWith(p, StringComparison.Ordinal)):
+                var entries = (JsonObject)ours!;
+                if (obj.Count > 0 && entries.Count == 0)
+                {
+                    differences.Add($"{path}: recorded {obj.Count} entries, ours none");
+                    return;
+                }
+                Compare(Merge(obj.Select(p => p.Value)), Merge(entries.Select(p => p.Value)), path + ".*", differences);
+                break;
             case JsonObject obj:
                 var mine = (JsonObject)ours!;
                 foreach (var (key, value) in obj)
@@ -114,7 +127,7 @@ internal static class JsonShape
     }
 
     /// <summary>One item shape standing for all items: objects merged key by key, the first non-null otherwise.</summary>
-    private static JsonNode? Merge(JsonArray items)
+    private static JsonNode? Merge(IEnumerable<JsonNode?> items)
     {
         JsonNode? merged = null;
         foreach (var item in items)
