@@ -51,7 +51,10 @@ resource topicQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   name: guid(storage.id, topic.id, storageQueueDataMessageSenderRoleId)
   scope: storage
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageSenderRoleId)
+    roleDefinitionId: subscriptionResourceId(
+      'Microsoft.Authorization/roleDefinitions',
+      storageQueueDataMessageSenderRoleId
+    )
     principalId: topic.identity.principalId
     principalType: 'ServicePrincipal'
     description: 'Event Grid topic delivers automation events to the storage queue.'
@@ -62,7 +65,10 @@ resource topicDeadLetterWriter 'Microsoft.Authorization/roleAssignments@2022-04-
   name: guid(storage.id, topic.id, storageBlobDataContributorRoleId)
   scope: storage
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributorRoleId)
+    roleDefinitionId: subscriptionResourceId(
+      'Microsoft.Authorization/roleDefinitions',
+      storageBlobDataContributorRoleId
+    )
     principalId: topic.identity.principalId
     principalType: 'ServicePrincipal'
     description: 'Event Grid topic writes undeliverable events to the dead-letter container.'

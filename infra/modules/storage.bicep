@@ -126,7 +126,6 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2025-06-0
 output storageAccountName string = storage.name
 output storageAccountId string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
-output tableServiceName string = tableService.name
 output automationEventsQueueName string = automationEventsQueue.name
 output deadLetterContainerName string = deadLetterContainer.name
 output deploymentContainerNames string[] = [for (name, i) in deploymentContainerNames: deploymentContainers[i].name]

@@ -67,7 +67,7 @@ internal sealed class StorageAccount
     public string PhysicalName(string logicalName) => _options.TablePrefix + logicalName;
 
     public Task<TableStore> TableAsync(string logicalName) =>
-        _tableStores.GetOrAdd(logicalName, async name =>
+        Cached(_tableStores, logicalName, async name =>
         {
             var client = _tables.GetTableClient(PhysicalName(name));
             var store = new TableStore(client, Metrics);
@@ -76,7 +76,7 @@ internal sealed class StorageAccount
         });
 
     public Task<BlobStore> ContainerAsync(string logicalName) =>
-        _blobStores.GetOrAdd(logicalName, async name =>
+        Cached(_blobStores, logicalName, async name =>
         {
             var client = _blobs.GetBlobContainerClient(PhysicalName(name));
             var store = new BlobStore(client, _blobs, Metrics);
@@ -85,12 +85,30 @@ internal sealed class StorageAccount
         });
 
     public Task<QueueStore> QueueAsync(string physicalName) =>
-        _queueStores.GetOrAdd(physicalName, async name =>
+        Cached(_queueStores, physicalName, async name =>
         {
             var store = new QueueStore(_queues.GetQueueClient(name), Metrics);
             await store.CreateIfNotExistsAsync().ConfigureAwait(false);
             return store;
         });
+
+    /// <summary>
+    /// Creates each table, container or queue once per process. A failed creation (storage not up
+    /// yet) is not cached, so the next call tries again instead of failing forever.
+    /// </summary>
+    private static async Task<T> Cached<T>(ConcurrentDictionary<string, Task<T>> cache, string name, Func<string, Task<T>> create)
+    {
+        var task = cache.GetOrAdd(name, create);
+        try
+        {
+            return await task.ConfigureAwait(false);
+        }
+        catch
+        {
+            cache.TryRemove(new KeyValuePair<string, Task<T>>(name, task));
+            throw;
+        }
+    }
 
     /// <summary>One cheap call per service, for the health endpoint.</summary>
     public async Task<IReadOnlyDictionary<string, string>> ProbeAsync(CancellationToken cancellationToken)

@@ -1,0 +1,3 @@
+using Weightless.Bench;
+
+return await BenchCommand.RunAsync(args);
