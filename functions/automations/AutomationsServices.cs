@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Weightless.Core.Automations;
 
 namespace Weightless.Automations;
 
@@ -8,5 +9,6 @@ internal static class AutomationsServices
 {
     public static void Add(IServiceCollection services, IConfiguration configuration)
     {
+        services.AddSingleton<EventLog>();
     }
 }

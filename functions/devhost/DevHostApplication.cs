@@ -1,4 +1,6 @@
 using Weightless.Core.Hosting;
+using Weightless.DevHost.Durable;
+using Weightless.DevHost.Events;
 using Weightless.DevHost.Http;
 
 namespace Weightless.DevHost;
@@ -16,6 +18,7 @@ internal static class DevHostApplication
         configure?.Invoke(builder);
         var app = builder.Build();
         app.MapFunctions(FunctionApps.Assemblies);
+        app.MapLocalEventGrid();
         return app;
     }
 
@@ -24,6 +27,8 @@ internal static class DevHostApplication
         builder.Services.AddOptions<DevHostOptions>().Bind(builder.Configuration.GetSection(DevHostOptions.Section));
         builder.Services.AddWeightlessCore(builder.Configuration, "weightless-devhost");
         FunctionApps.AddServices(builder.Services, builder.Configuration);
+        builder.Services.AddDevHostEvents(builder.Configuration);
+        builder.Services.AddDevHostDurable();
         builder.Services.AddProblemDetails();
     }
 }

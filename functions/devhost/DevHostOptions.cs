@@ -11,6 +11,9 @@ internal sealed class DevHostOptions
     /// <summary>Port of the in-process Durable Task gRPC sidecar; 0 picks a free one.</summary>
     public int DurableSidecarPort { get; set; }
 
+    /// <summary>How long a durable message taken by a process that then dies stays invisible (Azure Storage backend).</summary>
+    public TimeSpan DurableMessageVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How often queue-trigger functions poll their queues.</summary>
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 

@@ -12,6 +12,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Weightless.Core.Auth;
+using Weightless.Core.Events;
 using Weightless.Core.Storage;
 using Weightless.Core.Tenancy;
 
@@ -40,6 +41,7 @@ internal static class WeightlessCoreServiceCollectionExtensions
         services.AddSingleton<AccountApi>();
         services.AddSingleton<HealthService>();
         services.AddSingleton<DevTokenIssuer>();
+        services.AddWeightlessEvents(configuration);
         services.AddHostedService<AdminBootstrapper>();
         services.AddWeightlessHistory();
 

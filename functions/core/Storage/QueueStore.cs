@@ -5,7 +5,7 @@ using Azure.Storage.Queues.Models;
 
 namespace Weightless.Core.Storage;
 
-/// <summary>One storage queue (messages are plain text, as Event Grid's queue destination writes them).</summary>
+/// <summary>One storage queue. Message text is passed through as is; <see cref="Events.QueueMessageText"/> applies the encoding.</summary>
 internal sealed class QueueStore(QueueClient queue, StorageMetrics metrics)
 {
     public string Name => queue.Name;
@@ -23,6 +23,17 @@ internal sealed class QueueStore(QueueClient queue, StorageMetrics metrics)
 
     public Task DeleteAsync(QueueMessage message, CancellationToken cancellationToken = default) =>
         Measure("delete", () => queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken));
+
+    /// <summary>Makes a received message visible again after <paramref name="visibilityTimeout"/> (a retry after a failed attempt).</summary>
+    public Task ReleaseAsync(QueueMessage message, TimeSpan visibilityTimeout, CancellationToken cancellationToken = default) =>
+        Measure("update", () => queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, (BinaryData?)null, visibilityTimeout, cancellationToken));
+
+    /// <summary>Up to <paramref name="maxMessages"/> messages without taking them (for tests and diagnostics).</summary>
+    public async Task<PeekedMessage[]> PeekAsync(int maxMessages, CancellationToken cancellationToken = default)
+    {
+        var response = await Measure("peek", () => queue.PeekMessagesAsync(maxMessages, cancellationToken)).ConfigureAwait(false);
+        return response.Value;
+    }
 
     public async Task<int> ApproximateCountAsync(CancellationToken cancellationToken = default)
     {
