@@ -97,6 +97,8 @@ public sealed class DevHostProcess : IAsyncDisposable
         }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        // A test process that dies without disposing its fixtures must not leave hosts behind.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => host.KillQuietly();
         try
         {
             await host.WaitUntilHealthyAsync(cancellationToken);
@@ -115,10 +117,10 @@ public sealed class DevHostProcess : IAsyncDisposable
     /// <summary>A client without credentials (storage URLs carry their own signature).</summary>
     public HttpClient AnonymousClient() => new() { BaseAddress = new Uri(BaseUrl + "/"), Timeout = TimeSpan.FromSeconds(100) };
 
-    /// <summary>Creates a user (as the instance admin) and an API key for them.</summary>
+    /// <summary>Creates a user (as the instance admin) with an email, as the recorded clients' user had, and an API key for them.</summary>
     public async Task<TestUser> CreateUserWithKeyAsync(string name, CancellationToken cancellationToken = default)
     {
-        using (var created = await _admin.PostAsJsonAsync("api/v1/admin/users", new { name }, cancellationToken))
+        using (var created = await _admin.PostAsJsonAsync("api/v1/admin/users", new { name, email = name + "@example.invalid" }, cancellationToken))
         {
             await EnsureStatusAsync(created, HttpStatusCode.Created, "create user " + name);
         }
@@ -157,6 +159,21 @@ public sealed class DevHostProcess : IAsyncDisposable
             // It did not end in time after SIGKILL; nothing more can be done from here.
         }
         _process.Dispose();
+    }
+
+    private void KillQuietly()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone (or disposed).
+        }
     }
 
     private static HttpClient NewClient(string baseUrl, string apiKey)
