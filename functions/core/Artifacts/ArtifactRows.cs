@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using Azure;
 using Azure.Data.Tables;
 
@@ -64,6 +65,7 @@ internal sealed class CollectionRow : ITableEntity
     public DateTimeOffset UpdatedAt { get; set; }
     public bool Deleted { get; set; }
 
+    [IgnoreDataMember]
     public CollectionKey Key => new(Entity, Project, Name);
 }
 
@@ -120,6 +122,7 @@ internal sealed class ArtifactRow : ITableEntity
     /// <summary>The state before a soft delete, restored by <c>restore</c>.</summary>
     public string? StateBeforeDelete { get; set; }
 
+    [IgnoreDataMember]
     public ArtifactKey Key => new(Entity, Project, Collection, Guid);
 }
 

@@ -13,10 +13,10 @@ public sealed class ArtifactConcurrencyTests(ArtifactTestHost host) : IClassFixt
         """;
 
     /// <summary>Creates and uploads <paramref name="count"/> distinct versions without committing them.</summary>
-    private static async Task<List<string>> PrepareAsync(WandbArtifactClient client, string run, string collection, int count)
+    private static async Task<List<string>> PrepareAsync(WandbArtifactClient client, string run, string collection, int count, int first = 0)
     {
         var prepared = new List<string>();
-        for (var i = 0; i < count; i++)
+        for (var i = first; i < first + count; i++)
         {
             var files = new Dictionary<string, byte[]> { ["data.txt"] = Encoding.UTF8.GetBytes($"version {i} of {collection}\n") };
             var (id, state, edges) = await client.CreateAsync(run, collection, "dataset", files, []);
@@ -94,7 +94,7 @@ public sealed class ArtifactConcurrencyTests(ArtifactTestHost host) : IClassFixt
         {
             await client.CommitAsync(id);
         }
-        var pending = await PrepareAsync(client, "r1", "mixed", 4);
+        var pending = await PrepareAsync(client, "r1", "mixed", 4, first: 2);
 
         var work = pending.Select(id => (Task)client.CommitAsync(id))
             .Concat(committed.Select(id => (Task)client.DataAsync(AddAliases, new { artifactID = id, aliases = new[] { new { artifactCollectionName = "mixed", alias = "staging" } } })));
