@@ -12,6 +12,7 @@ internal static class ArtifactsServiceCollectionExtensions
         services.AddOptions<ArtifactsOptions>().Bind(configuration.GetSection(ArtifactsOptions.Section));
         services.TryAddSingleton<IArtifactEventSink, EventGridArtifactEventSink>();
         services.TryAddSingleton<ArtifactService>();
+        services.TryAddSingleton<ArtifactApi>();
         return services;
     }
 }
