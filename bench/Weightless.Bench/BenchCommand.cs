@@ -1,21 +1,38 @@
+using System.Globalization;
+
 namespace Weightless.Bench;
 
-/// <summary>Dispatches benchmark scenarios by name: <c>dotnet run -c Release --project bench/Weightless.Bench -- &lt;scenario&gt;</c>.</summary>
+/// <summary>
+/// Dispatches benchmark scenarios by name: <c>dotnet run -c Release --project bench/Weightless.Bench -- &lt;scenario&gt; [--option value ...]</c>.
+/// Add a scenario by implementing <see cref="IBenchScenario"/> and listing it in <see cref="Scenarios"/>.
+/// </summary>
 internal static class BenchCommand
 {
-    private static readonly Dictionary<string, (string Description, Func<string[], Task<int>> Run)> Scenarios = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly IBenchScenario[] Scenarios =
+    [
+        new IngestScenario(),
+    ];
 
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Length == 0 || !Scenarios.TryGetValue(args[0], out var scenario))
+        var scenario = args.Length == 0 ? null : Scenarios.FirstOrDefault(s => string.Equals(s.Name, args[0], StringComparison.OrdinalIgnoreCase));
+        if (scenario is null)
         {
-            Console.Error.WriteLine("usage: Weightless.Bench <scenario> [options]");
-            foreach (var (name, (description, _)) in Scenarios.OrderBy(s => s.Key, StringComparer.Ordinal))
+            Console.Error.WriteLine("usage: Weightless.Bench <scenario> [--option value ...]");
+            foreach (var s in Scenarios.OrderBy(s => s.Name, StringComparer.Ordinal))
             {
-                Console.Error.WriteLine($"  {name,-12} {description}");
+                Console.Error.WriteLine($"  {s.Name,-12} {s.Description}");
             }
             return args.Length == 0 ? 0 : 2;
         }
-        return await scenario.Run(args[1..]);
+        var options = BenchOptions.Parse(args[1..]);
+        using var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        Console.WriteLine($"# {scenario.Name} ({DateTime.UtcNow.ToString("u", CultureInfo.InvariantCulture)}, {Environment.ProcessorCount} cores)");
+        return await scenario.RunAsync(options, cancellation.Token);
     }
 }

@@ -139,7 +139,13 @@ internal static class DurableFunctionRegistration
         return returnType;
     }
 
-    /// <summary>Invokes a function method and awaits whatever it returns, rethrowing its own exception (not a TargetInvocationException).</summary>
+    /// <summary>
+    /// Invokes a function method and awaits whatever it returns, rethrowing its own exception (not a
+    /// TargetInvocationException). Every await here resumes on the captured context: an orchestrator
+    /// runs on the worker's single-threaded orchestration context, and its result must be produced
+    /// there, inside the same execution episode — resuming on the thread pool would leave the
+    /// orchestration Running forever.
+    /// </summary>
     internal static async Task<object?> InvokeAsync(MethodInfo method, object? target, object?[] arguments)
     {
         object? returned;
@@ -155,14 +161,14 @@ internal static class DurableFunctionRegistration
         switch (returned)
         {
             case Task task:
-                await task.ConfigureAwait(false);
+                await task.ConfigureAwait(true);
                 return ResultType(method.ReturnType) is null ? null : task.GetType().GetProperty(nameof(Task<int>.Result))!.GetValue(task);
             case ValueTask valueTask:
-                await valueTask.ConfigureAwait(false);
+                await valueTask.ConfigureAwait(true);
                 return null;
             case not null when returned.GetType().IsGenericType && returned.GetType().GetGenericTypeDefinition() == typeof(ValueTask<>):
                 var asTask = (Task)returned.GetType().GetMethod(nameof(ValueTask<int>.AsTask))!.Invoke(returned, null)!;
-                await asTask.ConfigureAwait(false);
+                await asTask.ConfigureAwait(true);
                 return asTask.GetType().GetProperty(nameof(Task<int>.Result))!.GetValue(asTask);
             default:
                 return returned;

@@ -11,11 +11,13 @@ namespace Weightless.DevHost.Durable;
 /// <summary>Durable orchestrations in the dev host: the sidecar, the worker running the apps' durable functions, and the client.</summary>
 internal static class DurableServiceCollectionExtensions
 {
-    public static IServiceCollection AddDevHostDurable(this IServiceCollection services)
-    {
-        // Discovered now so that a function the dev host cannot run stops start-up with a clear message.
-        var functions = DurableFunctionRegistration.Discover(FunctionApps.Assemblies);
+    // Discovered now so that a function the dev host cannot run stops start-up with a clear message.
+    public static IServiceCollection AddDevHostDurable(this IServiceCollection services) =>
+        services.AddDurableFunctions(DurableFunctionRegistration.Discover(FunctionApps.Assemblies));
 
+    /// <summary>The sidecar, worker and client for the given durable functions (tests pass their own).</summary>
+    internal static IServiceCollection AddDurableFunctions(this IServiceCollection services, IReadOnlyList<DurableFunction> functions)
+    {
         services.AddSingleton<DurableSidecarEndpoint>();
         services.AddSingleton<DurableBackendSettings>();
         // Registered before the worker so the sidecar is listening when the worker connects.
