@@ -138,14 +138,9 @@ internal static class ArtifactSchema
             {
                 throw new ValidationFailedException("Only storage layout V2 is supported.", "storageLayout");
             }
-            var specs = Objects(input, "artifactFiles").Select(f =>
-            {
-                if (Objects(f, "uploadPartsInput").Count > 0)
-                {
-                    throw new ValidationFailedException("Multipart uploads are not supported; upload each file with one PUT.", "uploadPartsInput");
-                }
-                return new ArtifactFileSpec(Text(f, "artifactID"), Text(f, "name"), Text(f, "md5"));
-            }).ToList();
+            // Parts offered for large files are ignored: with no uploadMultipartUrls in the answer the
+            // clients fall back to one PUT of the whole file (a block blob takes up to 5000 MiB that way).
+            var specs = Objects(input, "artifactFiles").Select(f => new ArtifactFileSpec(Text(f, "artifactID"), Text(f, "name"), Text(f, "md5"))).ToList();
             return await c.Service<ArtifactService>().CreateFilesAsync(c.Principal(), specs, c.CancellationToken).ConfigureAwait(false);
         });
         mutation.Field<ArtifactPayloadType>("commitArtifact").Argument<NonNullGraphType<CommitArtifactInputType>>("input").ResolveAsync(async c =>

@@ -482,7 +482,7 @@ internal sealed class ArtifactFileUploadGraphType : ObjectGraphType<ArtifactFile
     }
 }
 
-/// <summary>Multipart uploads are not offered: a single PUT to a block blob takes up to 5000 MiB.</summary>
+/// <summary>Multipart uploads are not offered (always null): a single PUT to a block blob takes up to 5000 MiB.</summary>
 internal sealed class UploadMultipartUrlsGraphType : ObjectGraphType<object>
 {
     public UploadMultipartUrlsGraphType()
