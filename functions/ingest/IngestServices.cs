@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Weightless.Core.Artifacts;
 using Weightless.Core.GraphQL;
 using Weightless.Core.Runs;
 
@@ -12,5 +13,6 @@ internal static class IngestServices
     {
         services.AddWeightlessRuns(configuration);
         services.AddWeightlessGraphQL();
+        services.AddWeightlessArtifacts(configuration);
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Weightless.Core.Artifacts;
 
 namespace Weightless.Query;
 
@@ -8,5 +9,6 @@ internal static class QueryServices
 {
     public static void Add(IServiceCollection services, IConfiguration configuration)
     {
+        services.AddWeightlessArtifacts(configuration);
     }
 }

@@ -197,5 +197,6 @@ internal sealed class WandbSchema : Schema
         Query = new QueryType();
         Mutation = new MutationType();
         RegisterType(typeof(ServerSettingsType));
+        ArtifactSchema.Register(this);
     }
 }
