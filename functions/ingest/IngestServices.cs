@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Weightless.Core.GraphQL;
+using Weightless.Core.Runs;
 
 namespace Weightless.Ingest;
 
@@ -8,5 +10,7 @@ internal static class IngestServices
 {
     public static void Add(IServiceCollection services, IConfiguration configuration)
     {
+        services.AddWeightlessRuns(configuration);
+        services.AddWeightlessGraphQL();
     }
 }

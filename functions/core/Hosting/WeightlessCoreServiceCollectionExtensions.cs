@@ -41,6 +41,7 @@ internal static class WeightlessCoreServiceCollectionExtensions
         services.AddSingleton<HealthService>();
         services.AddSingleton<DevTokenIssuer>();
         services.AddHostedService<AdminBootstrapper>();
+        services.AddWeightlessHistory();
 
         services.AddWeightlessAuthentication(configuration);
         services.AddWeightlessTelemetry(configuration, serviceName);

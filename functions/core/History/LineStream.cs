@@ -1,0 +1,767 @@
+using System.Globalization;
+using Azure;
+using Azure.Data.Tables;
+using Weightless.Core.Errors;
+using Weightless.Core.Runs;
+using Weightless.Core.Storage;
+
+namespace Weightless.Core.History;
+
+/// <summary>A stored line and its index in its file.</summary>
+internal readonly record struct StoredLine(long Index, string Text);
+
+/// <summary>What an append did: distinct lines stored, last effective step, keys new to the index.</summary>
+internal sealed record StreamAppendResult(long LineCount, long? LastStep, int KeysAdded);
+
+/// <summary>
+/// A JSON-lines file of a run (<c>wandb-history.jsonl</c>, <c>wandb-events.jsonl</c>) stored as
+/// chunks, with its key index and (for history) M4 rollups and a step index, all in one table
+/// partition per run (<see cref="RunKey.PartitionKey"/>, tenant first).
+///
+/// Row keys:
+/// <list type="bullet">
+/// <item><c>c:{start}:{end}</c> — a chunk: lines [start, end) verbatim, compressed (<see cref="LineCodec"/>);
+/// at most <see cref="MaxLinesPerEntity"/> lines and <see cref="MaxEntityDataBytes"/> bytes; a single line
+/// too large even for that spills to blob. A post becomes consecutive chunks; the same post always
+/// becomes the same chunks, so a retry rewrites them.</item>
+/// <item><c>keys</c> — the derived state: watermark <c>Applied</c> (lines [0, Applied) are folded into
+/// the key index, rollups and step index), the last step and the key index. ETag-guarded.</item>
+/// <item><c>s:{start}:{end}</c> — step index: effective steps of lines [start, end) and the running
+/// max step before them, to find lines by step without scanning.</item>
+/// <item><c>m:{level}:{page}:{metric}</c> — M4 rollup pages (history only), see <see cref="M4Levels"/>.</item>
+/// </list>
+///
+/// Overlap rule (a line index has exactly one value): chunks are ordered by start ascending, then
+/// length descending; each line index takes its text from the first chunk in that order covering
+/// it. The result depends only on the set of stored chunks, never on arrival order, so the same post
+/// sent many times, shuffled or concurrently reads back identically; a longer re-send (a client merging
+/// a retried post with new lines) wins over the shorter one it contains, which is then deleted as
+/// redundant. Clients resend lines verbatim, so overlapping chunks agree on shared indexes; derived
+/// data assumes that.
+///
+/// Derived data advances only over the contiguous prefix of stored lines (a chunk beyond a gap waits
+/// until the gap is filled), in rounds: read state, resolve the lines after the watermark, fold them,
+/// write the touched rollup pages (each carries its own watermark and is written If-Match its ETag),
+/// then the step-index entry and state in one transaction If-Match the state's ETag. A re-sent or
+/// concurrent round finds the watermarks past its lines and adds nothing: no double counting.
+///
+/// Non-monotonic steps: as W&amp;B does, a history row counts (key index, rollups, row reads) only when
+/// its <c>_step</c> is a non-negative integer greater than every earlier row's step; other lines stay
+/// stored verbatim (and count as lines) but are dropped from every view. Events rows have no step and
+/// all count.
+/// </summary>
+internal sealed class LineStream
+{
+    public const int MaxLinesPerEntity = 2048;
+    public const int MaxEntityDataBytes = 896 * 1024;
+    public const int MaxRoundLines = 16384;
+    private const int MaxRawBytesPerEntity = 8 * 1024 * 1024;
+    private const int MaxAttempts = 60;
+    private const string StateRow = "keys";
+
+    private readonly StorageAccount _storage;
+    private readonly string _tableName;
+    private readonly bool _stepped;
+
+    public LineStream(StorageAccount storage, string tableName, bool stepped)
+    {
+        _storage = storage;
+        _tableName = tableName;
+        _stepped = stepped;
+    }
+
+    public Task<TableStore> TableAsync() => _storage.TableAsync(_tableName);
+
+    // ---------------------------------------------------------------- keys
+
+    public static string ChunkKey(long start, long end) =>
+        "c:" + start.ToString("D12", CultureInfo.InvariantCulture) + ":" + end.ToString("D12", CultureInfo.InvariantCulture);
+
+    private static string ChunkFloor(long start) => "c:" + Math.Max(0, start).ToString("D12", CultureInfo.InvariantCulture);
+
+    private const string ChunkCeiling = "c;";
+
+    public static string StepIndexKey(long start, long end) =>
+        "s:" + start.ToString("D12", CultureInfo.InvariantCulture) + ":" + end.ToString("D12", CultureInfo.InvariantCulture);
+
+    internal readonly record struct ChunkRef(long Start, long End, string RowKey)
+    {
+        public long Length => End - Start;
+
+        public static ChunkRef Parse(string rowKey) =>
+            new(long.Parse(rowKey.AsSpan(2, 12), CultureInfo.InvariantCulture), long.Parse(rowKey.AsSpan(15, 12), CultureInfo.InvariantCulture), rowKey);
+    }
+
+    internal readonly record struct Segment(ChunkRef Chunk, long From, long To);
+
+    /// <summary>
+    /// Applies the overlap rule to <paramref name="chunks"/> from line <paramref name="from"/>: the segments
+    /// that supply each line (in line order, possibly with gaps), and the chunks that supply nothing.
+    /// </summary>
+    internal static (List<Segment> Segments, List<ChunkRef> Redundant) Resolve(IEnumerable<ChunkRef> chunks, long from, long to = long.MaxValue)
+    {
+        var segments = new List<Segment>();
+        var redundant = new List<ChunkRef>();
+        var next = from;
+        foreach (var chunk in chunks.OrderBy(c => c.Start).ThenByDescending(c => c.Length))
+        {
+            if (chunk.End <= next)
+            {
+                if (chunk.Start >= from)
+                {
+                    redundant.Add(chunk);
+                }
+                continue;
+            }
+            if (chunk.Start >= to)
+            {
+                break;
+            }
+            var a = Math.Max(chunk.Start, next);
+            var b = Math.Min(chunk.End, to);
+            segments.Add(new Segment(chunk, a, b));
+            next = b;
+        }
+        return (segments, redundant);
+    }
+
+    // ---------------------------------------------------------------- writing chunks
+
+    /// <summary>Turns a post's lines into chunk entities (deterministically: the same lines give the same chunks).</summary>
+    internal List<(TableEntity Entity, byte[]? SpilledData, int First, int Count)> BuildChunks(RunKey run, long offset, IReadOnlyList<string> lines)
+    {
+        var result = new List<(TableEntity, byte[]?, int, int)>();
+        var i = 0;
+        while (i < lines.Count)
+        {
+            var count = 0;
+            long raw = 0;
+            while (i + count < lines.Count && count < MaxLinesPerEntity && (count == 0 || raw + lines[i + count].Length * 3L <= MaxRawBytesPerEntity))
+            {
+                raw += lines[i + count].Length * 3L;
+                count++;
+            }
+            byte[] data;
+            while (true)
+            {
+                data = LineCodec.Encode(lines, i, count);
+                if (data.Length <= MaxEntityDataBytes || count == 1)
+                {
+                    break;
+                }
+                count = (count + 1) / 2;
+            }
+            var start = offset + i;
+            var entity = new TableEntity(run.PartitionKey, ChunkKey(start, start + count))
+            {
+                ["Start"] = start,
+                ["End"] = start + count,
+            };
+            byte[]? spilled = null;
+            if (data.Length > MaxEntityDataBytes)
+            {
+                entity["Blob"] = SpillBlobName(run, start, start + count);
+                spilled = data;
+            }
+            else
+            {
+                LineCodec.WriteData(entity, data);
+            }
+            result.Add((entity, spilled, i, count));
+            i += count;
+        }
+        return result;
+    }
+
+    private string SpillBlobName(RunKey run, long start, long end) =>
+        $"{run.BlobPrefix}{_tableName}/{start:D12}-{end:D12}";
+
+    public async Task WriteChunksAsync(RunKey run, List<(TableEntity Entity, byte[]? SpilledData, int First, int Count)> chunks, CancellationToken cancellationToken)
+    {
+        var spills = chunks.Where(c => c.SpilledData is not null).ToList();
+        if (spills.Count > 0)
+        {
+            var container = await _storage.ContainerAsync("history").ConfigureAwait(false);
+            foreach (var (entity, data, _, _) in spills)
+            {
+                await container.UploadAsync(entity.GetString("Blob"), BinaryData.FromBytes(data!), "application/octet-stream", cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+        }
+        var table = await TableAsync().ConfigureAwait(false);
+        await table.SubmitBatchAsync(chunks.Select(c => new TableTransactionAction(TableTransactionActionType.UpsertReplace, c.Entity)).ToList(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<List<string>> DecodeChunkAsync(TableEntity entity, CancellationToken cancellationToken)
+    {
+        if (entity.GetString("Blob") is { } blob)
+        {
+            var container = await _storage.ContainerAsync("history").ConfigureAwait(false);
+            var content = await container.DownloadAsync(blob, cancellationToken).ConfigureAwait(false)
+                ?? throw new NotFoundException("A spilled history chunk is missing.");
+            return LineCodec.Decode(content.Content.ToMemory().Span);
+        }
+        return LineCodec.Decode(LineCodec.ReadData(entity));
+    }
+
+    public async Task<List<ChunkRef>> ListChunksAsync(RunKey run, long fromStart, CancellationToken cancellationToken)
+    {
+        var table = await TableAsync().ConfigureAwait(false);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {run.PartitionKey} and RowKey ge {ChunkFloor(fromStart)} and RowKey lt {ChunkCeiling}");
+        var result = new List<ChunkRef>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(ChunkRef.Parse(entity.RowKey));
+        }
+        return result;
+    }
+
+    // ---------------------------------------------------------------- state
+
+    internal sealed class StreamState
+    {
+        public long Applied { get; set; }
+        public long? MaxStep { get; set; }
+        public KeyIndex Keys { get; set; } = new();
+        public ETag? ETag { get; set; }
+    }
+
+    public async Task<StreamState> ReadStateAsync(RunKey run, CancellationToken cancellationToken)
+    {
+        var table = await TableAsync().ConfigureAwait(false);
+        var entity = await table.GetAsync<TableEntity>(run.PartitionKey, StateRow, cancellationToken).ConfigureAwait(false);
+        if (entity is null)
+        {
+            return new StreamState();
+        }
+        var maxStep = entity.GetInt64("MaxStep") is { } m && m >= 0 ? m : (long?)null;
+        var json = LineCodec.Decompress(LineCodec.ReadData(entity));
+        return new StreamState
+        {
+            Applied = entity.GetInt64("Applied") ?? 0,
+            MaxStep = maxStep,
+            Keys = KeyIndex.Deserialize(json, maxStep),
+            ETag = entity.ETag,
+        };
+    }
+
+    private static TableEntity StateEntity(RunKey run, StreamState state)
+    {
+        var entity = new TableEntity(run.PartitionKey, StateRow)
+        {
+            ["Applied"] = state.Applied,
+            ["MaxStep"] = state.MaxStep ?? -1L,
+            ["KeyCount"] = state.Keys.Count,
+        };
+        LineCodec.WriteData(entity, LineCodec.Compress(state.Keys.Serialize()));
+        return entity;
+    }
+
+    // ---------------------------------------------------------------- append
+
+    /// <summary>Stores lines [offset, offset + lines.Count) and folds every newly contiguous line into the derived data.</summary>
+    public async Task<StreamAppendResult> AppendAsync(RunKey run, long offset, IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    {
+        if (offset < 0)
+        {
+            throw new ValidationFailedException("A line offset must not be negative.", "offset");
+        }
+        var chunks = BuildChunks(run, offset, lines);
+        await WriteChunksAsync(run, chunks, cancellationToken).ConfigureAwait(false);
+        var own = new Dictionary<string, (int First, int Count)>(StringComparer.Ordinal);
+        foreach (var chunk in chunks)
+        {
+            own[chunk.Entity.RowKey] = (chunk.First, chunk.Count);
+        }
+        return await AdvanceAsync(run, own, lines, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Folds stored lines past the watermark into the derived data until it reaches a gap.</summary>
+    public Task<StreamAppendResult> AdvanceAsync(RunKey run, CancellationToken cancellationToken) =>
+        AdvanceAsync(run, new Dictionary<string, (int, int)>(StringComparer.Ordinal), [], cancellationToken);
+
+    private async Task<StreamAppendResult> AdvanceAsync(RunKey run, Dictionary<string, (int First, int Count)> own, IReadOnlyList<string> ownLines, CancellationToken cancellationToken)
+    {
+        var keysAdded = 0;
+        var conflicts = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var state = await ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
+            var listing = await ListChunksAsync(run, state.Applied - MaxLinesPerEntity, cancellationToken).ConfigureAwait(false);
+            var (segments, _) = Resolve(listing, state.Applied);
+            var lineCount = state.Applied + segments.Sum(s => s.To - s.From);
+            // Redundancy is judged from the listing's floor so a shorter chunk already behind the watermark is found too.
+            var (_, redundant) = Resolve(listing, Math.Max(0, state.Applied - MaxLinesPerEntity));
+            await DeleteRedundantAsync(run, redundant, cancellationToken).ConfigureAwait(false);
+            var round = new List<Segment>();
+            var end = state.Applied;
+            foreach (var segment in segments)
+            {
+                if (segment.From != end || end - state.Applied >= MaxRoundLines)
+                {
+                    break;
+                }
+                var to = Math.Min(segment.To, state.Applied + MaxRoundLines);
+                round.Add(segment with { To = to });
+                end = to;
+            }
+            if (round.Count == 0)
+            {
+                return new StreamAppendResult(lineCount, state.MaxStep, keysAdded);
+            }
+            try
+            {
+                var lines = await LoadSegmentsAsync(run, round, own, ownLines, cancellationToken).ConfigureAwait(false);
+                keysAdded += await ApplyRoundAsync(run, state, lines, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ConflictException or NotFoundException && ++conflicts < MaxAttempts)
+            {
+                // Another writer advanced the state or a page first, or a chunk we listed was replaced: redo the round.
+                await Task.Delay(Random.Shared.Next(5, 20 + 10 * Math.Min(conflicts, 10)), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task DeleteRedundantAsync(RunKey run, List<ChunkRef> redundant, CancellationToken cancellationToken)
+    {
+        if (redundant.Count == 0)
+        {
+            return;
+        }
+        var table = await TableAsync().ConfigureAwait(false);
+        foreach (var chunk in redundant)
+        {
+            try
+            {
+                await table.DeleteAsync(run.PartitionKey, chunk.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (NotFoundException)
+            {
+                // Someone else removed it first.
+            }
+        }
+    }
+
+    private async Task<List<StoredLine>> LoadSegmentsAsync(RunKey run, List<Segment> segments, Dictionary<string, (int First, int Count)> own, IReadOnlyList<string> ownLines, CancellationToken cancellationToken)
+    {
+        var table = await TableAsync().ConfigureAwait(false);
+        var result = new List<StoredLine>((int)(segments[^1].To - segments[0].From));
+        foreach (var segment in segments)
+        {
+            IReadOnlyList<string> chunkLines;
+            int first;
+            if (own.TryGetValue(segment.Chunk.RowKey, out var mine))
+            {
+                chunkLines = ownLines;
+                first = mine.First;
+            }
+            else
+            {
+                var entity = await table.GetAsync<TableEntity>(run.PartitionKey, segment.Chunk.RowKey, cancellationToken).ConfigureAwait(false)
+                    ?? throw new NotFoundException("A chunk was replaced while it was being read.");
+                chunkLines = await DecodeChunkAsync(entity, cancellationToken).ConfigureAwait(false);
+                first = 0;
+            }
+            for (var index = segment.From; index < segment.To; index++)
+            {
+                result.Add(new StoredLine(index, chunkLines[first + (int)(index - segment.Chunk.Start)]));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>One round: fold the lines (which start at the watermark) and commit the derived data.</summary>
+    private async Task<int> ApplyRoundAsync(RunKey run, StreamState state, List<StoredLine> lines, CancellationToken cancellationToken)
+    {
+        var from = state.Applied;
+        var to = lines[^1].Index + 1;
+        var maxBefore = state.MaxStep;
+        long? minEffective = null;
+        var keysAdded = 0;
+        var contributions = new Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>>();
+        foreach (var line in lines)
+        {
+            var row = HistoryValues.ParseRow(line.Index, line.Text);
+            if (row is null)
+            {
+                continue;
+            }
+            if (_stepped)
+            {
+                if (row.Step is not { } step || (state.MaxStep is { } max && step <= max))
+                {
+                    continue;
+                }
+                state.MaxStep = step;
+                minEffective ??= step;
+                AddContributions(contributions, row, step);
+            }
+            keysAdded += state.Keys.AddRow(row.Flat);
+        }
+        state.Keys.LastStep = state.MaxStep;
+        var table = await TableAsync().ConfigureAwait(false);
+        if (contributions.Count > 0)
+        {
+            await WritePagesAsync(run, table, contributions, to, cancellationToken).ConfigureAwait(false);
+        }
+        state.Applied = to;
+        var actions = new List<TableTransactionAction>(2);
+        if (_stepped)
+        {
+            var stepEntry = new TableEntity(run.PartitionKey, StepIndexKey(from, to))
+            {
+                ["Start"] = from,
+                ["End"] = to,
+                ["MaxBefore"] = maxBefore ?? -1L,
+                ["MinStep"] = minEffective ?? -1L,
+                ["MaxStep"] = minEffective is null ? -1L : state.MaxStep!.Value,
+            };
+            actions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, stepEntry));
+        }
+        var stateEntity = StateEntity(run, state);
+        actions.Add(state.ETag is { } etag
+            ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, stateEntity, etag)
+            : new TableTransactionAction(TableTransactionActionType.Add, stateEntity));
+        await table.SubmitBatchAsync(actions, cancellationToken).ConfigureAwait(false);
+        return keysAdded;
+    }
+
+    private static void AddContributions(Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>> contributions, HistoryRow row, long step)
+    {
+        foreach (var (key, value) in row.Flat)
+        {
+            if (HistoryValues.AsNumber(value) is not { } number || key == HistoryValues.StepKey)
+            {
+                continue;
+            }
+            for (var level = 0; level < M4Levels.Widths.Length; level++)
+            {
+                var bucket = M4Levels.BucketIndex(step, level);
+                var page = M4Levels.PageIndex(bucket);
+                var slot = (int)(bucket - page * M4Levels.PageSlots);
+                var id = (level, page, key);
+                if (!contributions.TryGetValue(id, out var list))
+                {
+                    list = [];
+                    contributions[id] = list;
+                }
+                list.Add((slot, row.LineIndex, step, number));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- rollup pages
+
+    public static string MetricKey(string metric)
+    {
+        var escaped = metric.Length <= 200 ? TableKeys.Escape(metric) : null;
+        // Too long for a row key next to the rest: a stable hash ("~H" is never produced by Escape, which writes ~XXXX hex).
+        return escaped is { Length: <= 400 }
+            ? escaped
+            : "~H" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(metric)));
+    }
+
+    public static string PageKey(int level, long page, string metric) =>
+        "m:" + level.ToString(CultureInfo.InvariantCulture) + ":" + page.ToString("D12", CultureInfo.InvariantCulture) + ":" + MetricKey(metric);
+
+    private static string PageLevelFloor(int level, long page) =>
+        "m:" + level.ToString(CultureInfo.InvariantCulture) + ":" + page.ToString("D12", CultureInfo.InvariantCulture) + ":";
+
+    /// <summary>Reads pages of one level, pages [firstPage, lastPage], for all metrics or one.</summary>
+    public async Task<List<TableEntity>> ReadPagesAsync(RunKey run, int level, long firstPage, long lastPage, string? metric, CancellationToken cancellationToken)
+    {
+        var table = await TableAsync().ConfigureAwait(false);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {run.PartitionKey} and RowKey ge {PageLevelFloor(level, firstPage)} and RowKey lt {PageLevelFloor(level, lastPage + 1)}");
+        if (metric is not null)
+        {
+            filter += " and " + TableClient.CreateQueryFilter($"Metric eq {metric}");
+        }
+        var result = new List<TableEntity>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(entity);
+        }
+        return result;
+    }
+
+    public static M4Page DecodePage(TableEntity entity) =>
+        M4Page.Deserialize(entity.GetInt64("Applied") ?? 0, LineCodec.ReadData(entity));
+
+    private async Task WritePagesAsync(RunKey run, TableStore table, Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>> contributions, long appliedThrough, CancellationToken cancellationToken)
+    {
+        // One range query per level fetches every metric's touched pages (row keys are level-major).
+        var existing = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+        foreach (var level in contributions.Keys.Select(k => k.Level).Distinct())
+        {
+            var pages = contributions.Keys.Where(k => k.Level == level).Select(k => k.Page).ToList();
+            foreach (var entity in await ReadPagesAsync(run, level, pages.Min(), pages.Max(), null, cancellationToken).ConfigureAwait(false))
+            {
+                existing[entity.RowKey] = entity;
+            }
+        }
+        var actions = new List<TableTransactionAction>(contributions.Count);
+        foreach (var ((level, pageIndex, metric), points) in contributions)
+        {
+            var rowKey = PageKey(level, pageIndex, metric);
+            existing.TryGetValue(rowKey, out var stored);
+            var page = stored is null ? new M4Page(0, new SortedDictionary<int, M4Accumulator>()) : DecodePage(stored);
+            if (page.AppliedThrough >= appliedThrough)
+            {
+                continue;
+            }
+            foreach (var (slot, line, step, value) in points)
+            {
+                if (line < page.AppliedThrough)
+                {
+                    continue;
+                }
+                page.Slots.TryGetValue(slot, out var accumulator);
+                accumulator.Add(step, value);
+                page.Slots[slot] = accumulator;
+            }
+            page.AppliedThrough = appliedThrough;
+            var entity = new TableEntity(run.PartitionKey, rowKey)
+            {
+                ["Applied"] = appliedThrough,
+                ["Metric"] = metric,
+                ["Level"] = level,
+                ["Page"] = pageIndex,
+            };
+            LineCodec.WriteData(entity, page.Serialize());
+            actions.Add(stored is null
+                ? new TableTransactionAction(TableTransactionActionType.Add, entity)
+                : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, stored.ETag));
+        }
+        await table.SubmitBatchAsync(actions, cancellationToken).ConfigureAwait(false);
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    /// <summary>The number of distinct line indexes stored (= the end offset when the lines are contiguous).</summary>
+    public async Task<long> LineCountAsync(RunKey run, CancellationToken cancellationToken)
+    {
+        var state = await ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
+        var listing = await ListChunksAsync(run, state.Applied - MaxLinesPerEntity, cancellationToken).ConfigureAwait(false);
+        var (segments, _) = Resolve(listing, state.Applied);
+        return state.Applied + segments.Sum(s => s.To - s.From);
+    }
+
+    /// <summary>Lines [fromLine, fromLine + max) that are stored (gaps are skipped), resolved by the overlap rule.</summary>
+    public async Task<List<StoredLine>> ReadLinesAsync(RunKey run, long fromLine, int max, CancellationToken cancellationToken)
+    {
+        var result = new List<StoredLine>();
+        if (max <= 0)
+        {
+            return result;
+        }
+        var to = fromLine + max;
+        var table = await TableAsync().ConfigureAwait(false);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {run.PartitionKey} and RowKey ge {ChunkFloor(fromLine - MaxLinesPerEntity)} and RowKey lt {ChunkFloor(to)}");
+        var entities = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            entities[entity.RowKey] = entity;
+        }
+        var (segments, _) = Resolve(entities.Keys.Select(ChunkRef.Parse), fromLine, to);
+        foreach (var segment in segments)
+        {
+            var lines = await DecodeChunkAsync(entities[segment.Chunk.RowKey], cancellationToken).ConfigureAwait(false);
+            for (var index = segment.From; index < segment.To; index++)
+            {
+                result.Add(new StoredLine(index, lines[(int)(index - segment.Chunk.Start)]));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Every stored line from <paramref name="fromLine"/> on, page by page.</summary>
+    public async IAsyncEnumerable<StoredLine> ScanLinesAsync(RunKey run, long fromLine, long toLine, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var position = fromLine;
+        while (position < toLine)
+        {
+            var page = await ReadLinesAsync(run, position, (int)Math.Min(MaxRoundLines, toLine - position), cancellationToken).ConfigureAwait(false);
+            if (page.Count == 0)
+            {
+                yield break;
+            }
+            foreach (var line in page)
+            {
+                yield return line;
+            }
+            position = page[^1].Index + 1;
+        }
+    }
+
+    internal readonly record struct StepIndexEntry(long Start, long End, long? MaxBefore, long? MinStep, long? MaxStep);
+
+    public async Task<List<StepIndexEntry>> ReadStepIndexAsync(RunKey run, CancellationToken cancellationToken)
+    {
+        var table = await TableAsync().ConfigureAwait(false);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {run.PartitionKey} and RowKey ge {"s:"} and RowKey lt {"s;"}");
+        var result = new List<StepIndexEntry>();
+        await foreach (var e in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new StepIndexEntry(
+                e.GetInt64("Start") ?? 0,
+                e.GetInt64("End") ?? 0,
+                e.GetInt64("MaxBefore") is { } b && b >= 0 ? b : null,
+                e.GetInt64("MinStep") is { } mn && mn >= 0 ? mn : null,
+                e.GetInt64("MaxStep") is { } mx && mx >= 0 ? mx : null));
+        }
+        result.Sort((x, y) => x.Start.CompareTo(y.Start));
+        return result;
+    }
+
+    /// <summary>
+    /// Effective rows (see the class remarks) with steps in [minStep, maxStep], in step order. History
+    /// uses the step index to read only the lines that can hold those steps; events (no steps) read all rows.
+    /// </summary>
+    public async IAsyncEnumerable<HistoryRow> ReadRowsAsync(RunKey run, long? minStep, long? maxStep, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var state = await ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
+        long fromLine = 0, toLine = state.Applied;
+        long? running = null;
+        if (_stepped && (minStep is not null || maxStep is not null))
+        {
+            var entries = (await ReadStepIndexAsync(run, cancellationToken).ConfigureAwait(false))
+                .Where(e => e.End <= state.Applied && e.MinStep is not null && e.MaxStep >= (minStep ?? 0) && e.MinStep <= (maxStep ?? long.MaxValue))
+                .ToList();
+            if (entries.Count == 0)
+            {
+                yield break;
+            }
+            fromLine = entries[0].Start;
+            running = entries[0].MaxBefore;
+            toLine = entries.Max(e => e.End);
+        }
+        await foreach (var line in ScanLinesAsync(run, fromLine, toLine, cancellationToken).ConfigureAwait(false))
+        {
+            var row = HistoryValues.ParseRow(line.Index, line.Text);
+            if (row is null)
+            {
+                continue;
+            }
+            if (_stepped)
+            {
+                if (row.Step is not { } step || (running is { } max && step <= max))
+                {
+                    continue;
+                }
+                running = step;
+                if (step < (minStep ?? long.MinValue))
+                {
+                    continue;
+                }
+                if (step > (maxStep ?? long.MaxValue))
+                {
+                    yield break;
+                }
+            }
+            yield return row;
+        }
+    }
+
+    // ---------------------------------------------------------------- prefix, rewind, rebuild
+
+    /// <summary>The index of the first effective line whose step is above <paramref name="lastKeptStep"/> (or the watermark when none is).</summary>
+    public async Task<long> FirstLineAfterStepAsync(RunKey run, long lastKeptStep, CancellationToken cancellationToken)
+    {
+        var state = await ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
+        var entries = await ReadStepIndexAsync(run, cancellationToken).ConfigureAwait(false);
+        var entry = entries.FirstOrDefault(e => e.End <= state.Applied && e.MaxStep > lastKeptStep);
+        if (entry.End == 0)
+        {
+            return state.Applied;
+        }
+        var running = entry.MaxBefore;
+        await foreach (var line in ScanLinesAsync(run, entry.Start, entry.End, cancellationToken).ConfigureAwait(false))
+        {
+            var row = HistoryValues.ParseRow(line.Index, line.Text);
+            if (row?.Step is not { } step || (running is { } max && step <= max))
+            {
+                continue;
+            }
+            if (step > lastKeptStep)
+            {
+                return line.Index;
+            }
+            running = step;
+        }
+        return entry.End;
+    }
+
+    /// <summary>
+    /// Moves every line from <paramref name="fromLine"/> on into <paramref name="archiveTable"/> (row keys
+    /// prefixed with <paramref name="archiveId"/>), keeps lines before it, and rebuilds the derived data.
+    /// </summary>
+    public async Task<long> TruncateAsync(RunKey run, long fromLine, string archiveTable, string archiveId, CancellationToken cancellationToken)
+    {
+        var table = await TableAsync().ConfigureAwait(false);
+        var archive = await _storage.TableAsync(archiveTable).ConfigureAwait(false);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {run.PartitionKey} and RowKey ge {ChunkFloor(fromLine - MaxLinesPerEntity)} and RowKey lt {ChunkCeiling}");
+        var affected = new List<TableEntity>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (ChunkRef.Parse(entity.RowKey).End > fromLine)
+            {
+                affected.Add(entity);
+            }
+        }
+        long archived = 0;
+        var archiveActions = new List<TableTransactionAction>();
+        foreach (var entity in affected)
+        {
+            var copy = new TableEntity(run.PartitionKey, archiveId + ":" + _tableName + ":" + entity.RowKey);
+            foreach (var (name, value) in entity)
+            {
+                if (name is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag"))
+                {
+                    copy[name] = value;
+                }
+            }
+            archiveActions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, copy));
+            var chunk = ChunkRef.Parse(entity.RowKey);
+            archived += chunk.End - Math.Max(chunk.Start, fromLine);
+        }
+        await archive.SubmitBatchAsync(archiveActions, cancellationToken).ConfigureAwait(false);
+        foreach (var entity in affected)
+        {
+            var chunk = ChunkRef.Parse(entity.RowKey);
+            if (chunk.Start < fromLine)
+            {
+                var lines = await DecodeChunkAsync(entity, cancellationToken).ConfigureAwait(false);
+                var kept = lines.Take((int)(fromLine - chunk.Start)).ToList();
+                await WriteChunksAsync(run, BuildChunks(run, chunk.Start, kept), cancellationToken).ConfigureAwait(false);
+            }
+            await table.DeleteAsync(run.PartitionKey, entity.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        await RebuildAsync(run, cancellationToken).ConfigureAwait(false);
+        return archived;
+    }
+
+    /// <summary>Drops the derived data (state, step index, rollups) and folds all stored lines again.</summary>
+    public async Task RebuildAsync(RunKey run, CancellationToken cancellationToken)
+    {
+        var table = await TableAsync().ConfigureAwait(false);
+        var deletes = new List<TableTransactionAction>();
+        foreach (var (floor, ceiling) in new[] { ("m:", "m;"), ("s:", "s;") })
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {run.PartitionKey} and RowKey ge {floor} and RowKey lt {ceiling}");
+            await foreach (var entity in table.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                deletes.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(run.PartitionKey, entity.RowKey), ETag.All));
+            }
+        }
+        await table.SubmitBatchAsync(deletes, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await table.DeleteAsync(run.PartitionKey, StateRow, ETag.All, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotFoundException)
+        {
+            // Nothing derived yet.
+        }
+        await AdvanceAsync(run, cancellationToken).ConfigureAwait(false);
+    }
+}

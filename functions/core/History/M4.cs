@@ -1,0 +1,316 @@
+using System.Buffers.Binary;
+
+namespace Weightless.Core.History;
+
+/// <summary>A value of a metric at a step.</summary>
+internal readonly record struct M4Point(long Step, double Value);
+
+/// <summary>
+/// M4 summary of one metric over the steps [<see cref="StartStep"/>, <see cref="EndStep"/>):
+/// the first, last, minimum and maximum point plus how many values fell in it. NaN and
+/// infinities are counted (<see cref="Count"/> and <see cref="NonFiniteCount"/>) but never become
+/// first/last/min/max, so a chart never has to draw them; a bucket holding only non-finite values
+/// has null points. Ties: the minimum/maximum is the earliest step holding that value.
+/// </summary>
+internal sealed record M4Bucket(long StartStep, long EndStep, long Count, long NonFiniteCount, M4Point? First, M4Point? Last, M4Point? Min, M4Point? Max);
+
+/// <summary>A mutable M4 aggregate. Adding points and merging aggregates are commutative and associative.</summary>
+internal struct M4Accumulator
+{
+    public long Count;
+    public long NonFiniteCount;
+    public bool HasPoints;
+    public M4Point First;
+    public M4Point Last;
+    public M4Point Min;
+    public M4Point Max;
+
+    public readonly bool IsEmpty => Count == 0;
+
+    public void Add(long step, double value)
+    {
+        Count++;
+        if (!double.IsFinite(value))
+        {
+            NonFiniteCount++;
+            return;
+        }
+        var point = new M4Point(step, value);
+        if (!HasPoints)
+        {
+            HasPoints = true;
+            First = Last = Min = Max = point;
+            return;
+        }
+        MergePoints(point, point, point, point);
+    }
+
+    public void Merge(in M4Accumulator other)
+    {
+        Count += other.Count;
+        NonFiniteCount += other.NonFiniteCount;
+        if (!other.HasPoints)
+        {
+            return;
+        }
+        if (!HasPoints)
+        {
+            HasPoints = true;
+            First = other.First;
+            Last = other.Last;
+            Min = other.Min;
+            Max = other.Max;
+            return;
+        }
+        MergePoints(other.First, other.Last, other.Min, other.Max);
+    }
+
+    private void MergePoints(M4Point first, M4Point last, M4Point min, M4Point max)
+    {
+        if (first.Step < First.Step)
+        {
+            First = first;
+        }
+        if (last.Step > Last.Step)
+        {
+            Last = last;
+        }
+        if (min.Value < Min.Value || (min.Value == Min.Value && min.Step < Min.Step))
+        {
+            Min = min;
+        }
+        if (max.Value > Max.Value || (max.Value == Max.Value && max.Step < Max.Step))
+        {
+            Max = max;
+        }
+    }
+
+    public readonly M4Bucket ToBucket(long startStep, long endStep) =>
+        HasPoints
+            ? new M4Bucket(startStep, endStep, Count, NonFiniteCount, First, Last, Min, Max)
+            : new M4Bucket(startStep, endStep, Count, NonFiniteCount, null, null, null, null);
+}
+
+/// <summary>
+/// Rollup resolutions and query planning.
+/// Levels are fixed step widths 16, 256, 4,096 and 65,536 (16^1..16^4): a factor of 16 between
+/// levels means any requested resolution is served by a level at most 16x finer than needed, so a
+/// query touches at most ~16x the requested buckets of stored rollups (1,000 buckets over 1M steps:
+/// width 256, ~3,900 level buckets in ~61 pages), while writes stay cheap (4 levels per metric).
+/// Widths are absolute (bucket i of width w covers [i*w, (i+1)*w)), so every level nests exactly
+/// in the next and a bucket never changes once its steps are past.
+/// Ranges narrower than 16 x the requested buckets are answered from raw rows.
+/// </summary>
+internal static class M4Levels
+{
+    public static readonly long[] Widths = [16, 256, 4096, 65536];
+
+    /// <summary>Buckets per stored page entity (64: a page is at most ~4.7 KiB, so an append rewrites little).</summary>
+    public const int PageSlots = 64;
+
+    /// <summary>The query's shape: which level (-1 = raw rows only) and the output bucket width.</summary>
+    public readonly record struct Plan(int Level, long LevelWidth, long OutputWidth, long MinStep, long MaxStep)
+    {
+        public bool IsRaw => Level < 0;
+
+        /// <summary>The output bucket start for a step: aligned to multiples of <see cref="OutputWidth"/>, or to <see cref="MinStep"/> for raw plans.</summary>
+        public long BucketStart(long step) =>
+            IsRaw ? MinStep + FloorDiv(step - MinStep, OutputWidth) * OutputWidth : FloorDiv(step, OutputWidth) * OutputWidth;
+
+        /// <summary>The steps inside [MinStep, MaxStep] fully covered by level buckets: [start, end).</summary>
+        public (long Start, long End) RollupSpan()
+        {
+            if (IsRaw)
+            {
+                return (0, 0);
+            }
+            var start = CeilDiv(MinStep, LevelWidth) * LevelWidth;
+            var end = FloorDiv(MaxStep + 1, LevelWidth) * LevelWidth;
+            return start < end ? (start, end) : (0, 0);
+        }
+    }
+
+    /// <summary>
+    /// The coarsest level whose buckets still give at least <paramref name="buckets"/> buckets over the
+    /// range; output buckets are k level buckets wide (k as large as keeps at least the requested count).
+    /// </summary>
+    public static Plan PlanQuery(long minStep, long maxStep, int buckets)
+    {
+        buckets = Math.Max(1, buckets);
+        var span = maxStep - minStep + 1;
+        for (var level = Widths.Length - 1; level >= 0; level--)
+        {
+            var width = Widths[level];
+            if (span / width >= buckets)
+            {
+                var k = Math.Max(1, span / (buckets * width));
+                return new Plan(level, width, k * width, minStep, maxStep);
+            }
+        }
+        return new Plan(-1, 1, Math.Max(1, CeilDiv(span, buckets)), minStep, maxStep);
+    }
+
+    public static long BucketIndex(long step, int level) => FloorDiv(step, Widths[level]);
+
+    public static long PageIndex(long bucketIndex) => FloorDiv(bucketIndex, PageSlots);
+
+    public static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+
+    public static long CeilDiv(long a, long b) => -FloorDiv(-a, b);
+}
+
+/// <summary>
+/// Brute-force and combining M4 over points, shared by the store (edges, raw plans) and the tests
+/// (as the reference the rollups must match exactly).
+/// </summary>
+internal static class M4Compute
+{
+    /// <summary>M4 of <paramref name="points"/> (ascending steps) in [minStep, maxStep] under <paramref name="plan"/>'s output buckets; empty buckets omitted.</summary>
+    public static List<M4Bucket> BruteForce(IEnumerable<M4Point> points, M4Levels.Plan plan)
+    {
+        var buckets = new SortedDictionary<long, M4Accumulator>();
+        foreach (var point in points)
+        {
+            if (point.Step < plan.MinStep || point.Step > plan.MaxStep)
+            {
+                continue;
+            }
+            var start = plan.BucketStart(point.Step);
+            buckets.TryGetValue(start, out var accumulator);
+            accumulator.Add(point.Step, point.Value);
+            buckets[start] = accumulator;
+        }
+        return Finish(buckets, plan);
+    }
+
+    /// <summary>
+    /// The exact M4 under <paramref name="plan"/> from level buckets (index at the plan's level, aggregate)
+    /// and raw points: level buckets count only when wholly inside the range, raw points only outside
+    /// the part those cover. This is what the store answers with; the tests hold it to <see cref="BruteForce"/>.
+    /// </summary>
+    public static List<M4Bucket> Combine(M4Levels.Plan plan, IEnumerable<(long BucketIndex, M4Accumulator Aggregate)> levelBuckets, IEnumerable<M4Point> rawPoints)
+    {
+        var result = new SortedDictionary<long, M4Accumulator>();
+        var (rollupStart, rollupEnd) = plan.RollupSpan();
+        if (rollupStart < rollupEnd)
+        {
+            var firstBucket = rollupStart / plan.LevelWidth;
+            var lastBucket = rollupEnd / plan.LevelWidth - 1;
+            foreach (var (index, aggregate) in levelBuckets)
+            {
+                if (index >= firstBucket && index <= lastBucket)
+                {
+                    Merge(result, plan.BucketStart(index * plan.LevelWidth), aggregate);
+                }
+            }
+        }
+        foreach (var point in rawPoints)
+        {
+            if (point.Step < plan.MinStep || point.Step > plan.MaxStep || (point.Step >= rollupStart && point.Step < rollupEnd))
+            {
+                continue;
+            }
+            var single = default(M4Accumulator);
+            single.Add(point.Step, point.Value);
+            Merge(result, plan.BucketStart(point.Step), single);
+        }
+        return Finish(result, plan);
+    }
+
+    private static void Merge(SortedDictionary<long, M4Accumulator> buckets, long start, in M4Accumulator accumulator)
+    {
+        buckets.TryGetValue(start, out var existing);
+        existing.Merge(accumulator);
+        buckets[start] = existing;
+    }
+
+    public static List<M4Bucket> Finish(SortedDictionary<long, M4Accumulator> buckets, M4Levels.Plan plan)
+    {
+        var result = new List<M4Bucket>(buckets.Count);
+        foreach (var (start, accumulator) in buckets)
+        {
+            if (accumulator.IsEmpty)
+            {
+                continue;
+            }
+            var bucketStart = Math.Max(start, plan.MinStep);
+            var bucketEnd = Math.Min(start + plan.OutputWidth, plan.MaxStep + 1);
+            result.Add(accumulator.ToBucket(bucketStart, bucketEnd));
+        }
+        return result;
+    }
+}
+
+/// <summary>
+/// One stored page of level buckets of one metric: up to <see cref="M4Levels.PageSlots"/> buckets,
+/// plus the line watermark it has absorbed (rows with a line index below <see cref="AppliedThrough"/>
+/// are in it), which is what makes re-applying a re-sent chunk a no-op.
+/// </summary>
+internal sealed class M4Page
+{
+    private const int EntryBytes = 2 + 8 + 8 + 1 + 4 * 16;
+
+    public M4Page(long appliedThrough, SortedDictionary<int, M4Accumulator> slots)
+    {
+        AppliedThrough = appliedThrough;
+        Slots = slots;
+    }
+
+    public long AppliedThrough { get; set; }
+
+    public SortedDictionary<int, M4Accumulator> Slots { get; }
+
+    public M4Page Clone() => new(AppliedThrough, new SortedDictionary<int, M4Accumulator>(Slots));
+
+    public byte[] Serialize()
+    {
+        var data = new byte[Slots.Count * EntryBytes];
+        var span = data.AsSpan();
+        foreach (var (slot, a) in Slots)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)slot);
+            BinaryPrimitives.WriteInt64LittleEndian(span[2..], a.Count);
+            BinaryPrimitives.WriteInt64LittleEndian(span[10..], a.NonFiniteCount);
+            span[18] = a.HasPoints ? (byte)1 : (byte)0;
+            var p = span[19..];
+            foreach (var point in new[] { a.First, a.Last, a.Min, a.Max })
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(p, point.Step);
+                BinaryPrimitives.WriteDoubleLittleEndian(p[8..], point.Value);
+                p = p[16..];
+            }
+            span = span[EntryBytes..];
+        }
+        return data;
+    }
+
+    public static M4Page Deserialize(long appliedThrough, ReadOnlySpan<byte> data)
+    {
+        var slots = new SortedDictionary<int, M4Accumulator>();
+        while (data.Length >= EntryBytes)
+        {
+            var slot = BinaryPrimitives.ReadUInt16LittleEndian(data);
+            var a = new M4Accumulator
+            {
+                Count = BinaryPrimitives.ReadInt64LittleEndian(data[2..]),
+                NonFiniteCount = BinaryPrimitives.ReadInt64LittleEndian(data[10..]),
+                HasPoints = data[18] == 1,
+            };
+            var p = data[19..];
+            a.First = ReadPoint(ref p);
+            a.Last = ReadPoint(ref p);
+            a.Min = ReadPoint(ref p);
+            a.Max = ReadPoint(ref p);
+            slots[slot] = a;
+            data = data[EntryBytes..];
+        }
+        return new M4Page(appliedThrough, slots);
+
+        static M4Point ReadPoint(ref ReadOnlySpan<byte> p)
+        {
+            var point = new M4Point(BinaryPrimitives.ReadInt64LittleEndian(p), BinaryPrimitives.ReadDoubleLittleEndian(p[8..]));
+            p = p[16..];
+            return point;
+        }
+    }
+}

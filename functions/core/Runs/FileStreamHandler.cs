@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Http;
+using Weightless.Core.Auth;
+using Weightless.Core.Errors;
+using Weightless.Core.History;
+using Weightless.Core.Tenancy;
+
+namespace Weightless.Core.Runs;
+
+/// <summary>
+/// <c>POST /files/{entity}/{project}/{run}/file_stream</c>: the history engine stores the lines,
+/// then the run record takes the heartbeat, line counts, summary and end state. The answer is
+/// what W&amp;B answers: <c>{"exitcode": null, "limits": {}, "stopped": bool}</c> — current clients
+/// stop the run when <c>stopped</c> is true.
+/// </summary>
+internal sealed class FileStreamHandler(Authenticator authenticator, RunService runs, FileStreamIngestor ingestor)
+{
+    public async Task<IReadOnlyDictionary<string, object?>> HandleAsync(HttpContext http, string entity, string project, string runId, CancellationToken cancellationToken)
+    {
+        var principal = await authenticator.AuthenticateAsync(http, cancellationToken).ConfigureAwait(false);
+        var key = new RunKey(
+            EntityNames.ValidateEntity(entity, "entity"),
+            EntityNames.ValidateProject(project, "project"),
+            RunService.ValidateRunId(runId, "run"));
+        await runs.AuthorizeAsync(principal, key.Entity, Role.Member, cancellationToken).ConfigureAwait(false);
+        // W&B creates runs with upsertBucket first; a stream for an unknown run is a client error.
+        _ = await runs.FindRunAsync(key, cancellationToken).ConfigureAwait(false)
+            ?? throw new NotFoundException($"Run '{key.RunId}' not found in {key.Entity}/{key.Project}; create it with upsertBucket first.");
+        var body = await RequestBodies.ReadAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var request = FileStreamRequest.Parse(body);
+        var applied = await ingestor.ApplyAsync(key, request, cancellationToken).ConfigureAwait(false);
+        var run = await runs.ApplyStreamAsync(key, new RunStreamUpdate
+        {
+            HistoryLineCount = applied.HistoryLineCount,
+            EventsLineCount = applied.EventsLineCount,
+            LogLineCount = applied.LogLineCount,
+            LastStep = applied.LastStep,
+            SummaryJson = applied.SummaryJson,
+            Complete = applied.Complete,
+            ExitCode = applied.ExitCode,
+            Failed = applied.Failed,
+            Preempting = applied.Preempting,
+            HasData = request.Files.Values.Any(f => f.Content.Count > 0),
+        }, cancellationToken).ConfigureAwait(false)
+            ?? throw new NotFoundException($"Run '{key.RunId}' not found in {key.Entity}/{key.Project}.");
+        return new Dictionary<string, object?>
+        {
+            ["exitcode"] = null,
+            ["limits"] = new Dictionary<string, object?>(),
+            ["stopped"] = run.StopRequested,
+        };
+    }
+}

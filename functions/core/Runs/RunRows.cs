@@ -1,0 +1,88 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace Weightless.Core.Runs;
+
+/// <summary>A project (table <c>projects</c>): partition = entity, row = project name. Created on first use.</summary>
+internal sealed class ProjectRow : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string Name { get; set; } = "";
+    public string? CreatedBy { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>
+/// One run (table <c>runs</c>): partition = <c>entity:project</c>, row = run id. Config and
+/// summary live inline up to <see cref="RunService.InlineJsonChars"/> characters; larger ones are
+/// blobs in container <c>runs</c> named by <see cref="ConfigBlob"/> / <see cref="SummaryBlob"/>.
+/// </summary>
+internal sealed class RunRow : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string Entity { get; set; } = "";
+    public string Project { get; set; } = "";
+    public string RunId { get; set; } = "";
+    public string? DisplayName { get; set; }
+    public string? Description { get; set; }
+    public string? Notes { get; set; }
+    public string? Config { get; set; }
+    public string? ConfigBlob { get; set; }
+    public string? Summary { get; set; }
+    public string? SummaryBlob { get; set; }
+
+    /// <summary>JSON array of strings.</summary>
+    public string? Tags { get; set; }
+    public string? Group { get; set; }
+    public string? JobType { get; set; }
+    public string? Host { get; set; }
+    public string? Program { get; set; }
+    public string? Commit { get; set; }
+    public string? Repo { get; set; }
+    public string? SweepName { get; set; }
+    public string State { get; set; } = RunStates.Running;
+    public bool StopRequested { get; set; }
+    public int? ExitCode { get; set; }
+    public string? CreatedBy { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset HeartbeatAt { get; set; }
+
+    /// <summary>The heartbeat last written to the running index (written at most once a minute).</summary>
+    public DateTimeOffset? IndexedHeartbeatAt { get; set; }
+    public long HistoryLineCount { get; set; }
+    public long EventsLineCount { get; set; }
+    public long LogLineCount { get; set; }
+    public long? LastStep { get; set; }
+
+    /// <summary>The run this one was resumed or forked from (<c>entity/project/run</c>), when known.</summary>
+    public string? ForkedFrom { get; set; }
+    public string? ResumedFrom { get; set; }
+
+    public RunKey Key => new(Entity, Project, RunId);
+}
+
+/// <summary>
+/// The running index (table <c>runningruns</c>): one row per live run, partition = entity, row =
+/// <c>project:run</c>. Crash detection scans only this small table, never the tenants' runs.
+/// </summary>
+internal sealed class RunningRunRow : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string Entity { get; set; } = "";
+    public string Project { get; set; } = "";
+    public string RunId { get; set; } = "";
+    public DateTimeOffset HeartbeatAt { get; set; }
+}

@@ -1,0 +1,180 @@
+using Weightless.Core.History;
+
+namespace Weightless.Core.Tests.History;
+
+public class M4Tests
+{
+    /// <summary>Level buckets as the store builds them: every point added to its bucket at the level, in any order.</summary>
+    private static List<(long, M4Accumulator)> LevelBuckets(IEnumerable<M4Point> points, int level, Random random)
+    {
+        var buckets = new Dictionary<long, M4Accumulator>();
+        foreach (var point in points.OrderBy(_ => random.Next()))
+        {
+            var index = M4Levels.BucketIndex(point.Step, level);
+            buckets.TryGetValue(index, out var accumulator);
+            accumulator.Add(point.Step, point.Value);
+            buckets[index] = accumulator;
+        }
+        return buckets.Select(kv => (kv.Key, kv.Value)).ToList();
+    }
+
+    private static List<M4Point> Series(Random random, int kind, int count)
+    {
+        var points = new List<M4Point>(count);
+        long step = random.Next(0, 5000);
+        for (var i = 0; i < count; i++)
+        {
+            step += kind switch
+            {
+                2 => random.Next(0, 10) == 0 ? random.Next(1, 3000) : 1, // gaps
+                3 => random.Next(1, 200),                               // sparse
+                _ => 1,
+            };
+            var value = kind switch
+            {
+                1 => random.Next(0, 500) == 0 ? 1e9 * (random.Next(2) * 2 - 1) : Math.Sin(i / 50.0), // spikes
+                4 => random.Next(0, 5) switch { 0 => double.NaN, 1 => double.PositiveInfinity, 2 => double.NegativeInfinity, _ => random.NextDouble() }, // mostly non-finite
+                5 => random.Next(0, 3),                                 // many ties
+                _ => random.NextDouble() * 100 - 50,
+            };
+            points.Add(new M4Point(step, value));
+        }
+        return points;
+    }
+
+    [Fact]
+    public void Rollups_combined_with_raw_edges_equal_brute_force_on_random_and_adversarial_series()
+    {
+        var random = new Random(20261128);
+        var cases = 0;
+        for (var trial = 0; trial < 120; trial++)
+        {
+            var kind = trial % 6;
+            var points = Series(random, kind, random.Next(1, 6000));
+            var levels = Enumerable.Range(0, M4Levels.Widths.Length).Select(l => LevelBuckets(points, l, random)).ToArray();
+            var last = points[^1].Step;
+            for (var query = 0; query < 4; query++)
+            {
+                var min = random.Next(0, 3) == 0 ? 0 : random.NextInt64(0, last + 1);
+                var max = random.Next(0, 3) == 0 ? last + random.Next(0, 100) : random.NextInt64(min, last + 200);
+                var buckets = random.Next(1, 400);
+                var plan = M4Levels.PlanQuery(min, max, buckets);
+                var expected = M4Compute.BruteForce(points, plan);
+                var actual = M4Compute.Combine(plan, plan.IsRaw ? [] : levels[plan.Level], points);
+                Assert.Equal(expected, actual);
+                if (expected.Count > 0)
+                {
+                    Assert.True(plan.IsRaw || (max - min + 1) / plan.OutputWidth >= buckets);
+                }
+                cases++;
+            }
+        }
+        Assert.Equal(480, cases);
+    }
+
+    [Fact]
+    public void Spikes_never_vanish_at_any_resolution()
+    {
+        var points = Enumerable.Range(0, 1_000_000).Select(i => new M4Point(i, i == 654_321 ? 1e6 : 1.0)).ToList();
+        var random = new Random(7);
+        var levels = Enumerable.Range(0, M4Levels.Widths.Length).Select(l => LevelBuckets(points, l, random)).ToArray();
+        foreach (var buckets in new[] { 10, 100, 1000, 5000 })
+        {
+            var plan = M4Levels.PlanQuery(0, 999_999, buckets);
+            var result = M4Compute.Combine(plan, plan.IsRaw ? [] : levels[plan.Level], points);
+            Assert.True(result.Count >= buckets);
+            Assert.Contains(result, b => b.Max == new M4Point(654_321, 1e6));
+            Assert.Equal(1_000_000, result.Sum(b => b.Count));
+        }
+    }
+
+    [Fact]
+    public void Plans_the_coarsest_level_that_gives_the_requested_resolution()
+    {
+        var plan = M4Levels.PlanQuery(0, 999_999, 1000);
+        Assert.Equal(256, plan.LevelWidth);
+        Assert.Equal(768, plan.OutputWidth);
+        Assert.Equal(65536, M4Levels.PlanQuery(0, 100_000_000, 1000).LevelWidth);
+        var raw = M4Levels.PlanQuery(10, 1000, 1000);
+        Assert.True(raw.IsRaw);
+        Assert.Equal(1, raw.OutputWidth);
+        Assert.Equal((0, 0), raw.RollupSpan());
+        Assert.Equal((16L, 4096L), M4Levels.PlanQuery(5, 4100, 200).RollupSpan());
+    }
+
+    [Fact]
+    public void Non_finite_values_are_counted_but_never_drawn()
+    {
+        var accumulator = default(M4Accumulator);
+        accumulator.Add(1, double.NaN);
+        accumulator.Add(2, double.PositiveInfinity);
+        Assert.Equal(new M4Bucket(0, 16, 2, 2, null, null, null, null), accumulator.ToBucket(0, 16));
+        accumulator.Add(3, 5);
+        accumulator.Add(4, -1);
+        accumulator.Add(5, 5);
+        var bucket = accumulator.ToBucket(0, 16);
+        Assert.Equal(5, bucket.Count);
+        Assert.Equal(2, bucket.NonFiniteCount);
+        Assert.Equal(new M4Point(3, 5), bucket.First);
+        Assert.Equal(new M4Point(5, 5), bucket.Last);
+        Assert.Equal(new M4Point(4, -1), bucket.Min);
+        Assert.Equal(new M4Point(3, 5), bucket.Max); // ties: earliest step
+    }
+
+    [Fact]
+    public void Merging_is_order_independent()
+    {
+        var random = new Random(11);
+        for (var trial = 0; trial < 200; trial++)
+        {
+            var points = Series(random, trial % 6, random.Next(1, 300));
+            var sequential = default(M4Accumulator);
+            foreach (var p in points)
+            {
+                sequential.Add(p.Step, p.Value);
+            }
+            var parts = points.OrderBy(_ => random.Next()).Chunk(random.Next(1, 20)).Select(chunk =>
+            {
+                var part = default(M4Accumulator);
+                foreach (var p in chunk)
+                {
+                    part.Add(p.Step, p.Value);
+                }
+                return part;
+            }).OrderBy(_ => random.Next());
+            var merged = default(M4Accumulator);
+            foreach (var part in parts)
+            {
+                merged.Merge(part);
+            }
+            Assert.Equal(sequential.ToBucket(0, 1), merged.ToBucket(0, 1));
+        }
+    }
+
+    [Fact]
+    public void Pages_round_trip()
+    {
+        var slots = new SortedDictionary<int, M4Accumulator>();
+        var a = default(M4Accumulator);
+        a.Add(17, 2.5);
+        a.Add(18, double.NaN);
+        a.Add(20, -3);
+        slots[1] = a;
+        var b = default(M4Accumulator);
+        b.Add(1000, double.NegativeInfinity);
+        slots[63] = b;
+        var page = M4Page.Deserialize(99, new M4Page(99, slots).Serialize());
+        Assert.Equal(99, page.AppliedThrough);
+        Assert.Equal(slots.Select(kv => (kv.Key, kv.Value.ToBucket(0, 1))), page.Slots.Select(kv => (kv.Key, kv.Value.ToBucket(0, 1))));
+    }
+
+    [Fact]
+    public void Even_sampling_keeps_first_and_last()
+    {
+        var items = Enumerable.Range(0, 1000).ToList();
+        var sample = HistoryStore.EvenSample(items, 7);
+        Assert.Equal([0, 167, 333, 500, 666, 833, 999], sample);
+        Assert.Equal(items.Take(5), HistoryStore.EvenSample(items.Take(5).ToList(), 7));
+        Assert.Equal(7, HistoryStore.EvenSample(items.Take(8).ToList(), 7).Distinct().Count());
+    }
+}
