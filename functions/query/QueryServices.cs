@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Weightless.Core.Query;
+using Weightless.Core.Runs;
 
 namespace Weightless.Query;
 
@@ -8,5 +10,7 @@ internal static class QueryServices
 {
     public static void Add(IServiceCollection services, IConfiguration configuration)
     {
+        services.AddWeightlessRuns(configuration);
+        services.AddWeightlessQuery(configuration);
     }
 }
