@@ -5,7 +5,7 @@ using Weightless.Core.Errors;
 
 namespace Weightless.Core.Query;
 
-/// <summary>One sort key: a field and a direction. Missing values sort last in both directions.</summary>
+/// <summary>One sort key: a field and a direction. Missing, null and NaN values sort last in both directions.</summary>
 internal sealed record SortKey(RunField Field, bool Descending)
 {
     public override string ToString() => (Descending ? "-" : "+") + Field.Path;
@@ -281,8 +281,9 @@ internal static class RunQueryEngine
 
         private static int CompareValues(in IndexValue a, in IndexValue b, bool descending)
         {
-            var aMissing = a.Kind is IndexValueKind.Missing or IndexValueKind.Null;
-            var bMissing = b.Kind is IndexValueKind.Missing or IndexValueKind.Null;
+            // NaN sorts with the missing values: last, whichever the direction.
+            var aMissing = a.Kind is IndexValueKind.Missing or IndexValueKind.Null || (a.Kind == IndexValueKind.Number && double.IsNaN(a.Number));
+            var bMissing = b.Kind is IndexValueKind.Missing or IndexValueKind.Null || (b.Kind == IndexValueKind.Number && double.IsNaN(b.Number));
             if (aMissing || bMissing)
             {
                 return aMissing == bMissing ? 0 : aMissing ? 1 : -1;
