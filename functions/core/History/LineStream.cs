@@ -53,10 +53,15 @@ internal sealed record StreamAppendResult(long LineCount, long? LastStep, int Ke
 internal sealed class LineStream
 {
     public const int MaxLinesPerEntity = 2048;
-    public const int MaxEntityDataBytes = 896 * 1024;
+    /// <summary>
+    /// Compressed bytes per chunk entity. Azure allows 1 MiB per entity; Azurite measures binary
+    /// properties base64-encoded (4/3), so 700 KiB (~956 KB encoded) fits both.
+    /// </summary>
+    public const int MaxEntityDataBytes = 700 * 1024;
     public const int MaxRoundLines = 16384;
     private const int MaxRawBytesPerEntity = 8 * 1024 * 1024;
     private const int MaxAttempts = 60;
+    private const long MaxBatchWireBytes = 3_500_000;
     private const string StateRow = "keys";
 
     private readonly StorageAccount _storage;
@@ -188,7 +193,23 @@ internal sealed class LineStream
             }
         }
         var table = await TableAsync().ConfigureAwait(false);
-        await table.SubmitBatchAsync(chunks.Select(c => new TableTransactionAction(TableTransactionActionType.UpsertReplace, c.Entity)).ToList(), cancellationToken).ConfigureAwait(false);
+        // Binary properties travel base64-encoded (4/3 of their size), which TableStore's batch size
+        // estimate does not count; group by wire size here so every transaction stays under 4 MiB.
+        var group = new List<TableTransactionAction>();
+        long groupBytes = 0;
+        foreach (var (entity, _, _, _) in chunks)
+        {
+            var wireBytes = ((IDictionary<string, object>)entity).Values.OfType<byte[]>().Sum(b => (b.Length + 2) / 3 * 4L) + 4096;
+            if (group.Count > 0 && groupBytes + wireBytes > MaxBatchWireBytes)
+            {
+                await table.SubmitBatchAsync(group, cancellationToken).ConfigureAwait(false);
+                group = [];
+                groupBytes = 0;
+            }
+            group.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, entity));
+            groupBytes += wireBytes;
+        }
+        await table.SubmitBatchAsync(group, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<List<string>> DecodeChunkAsync(TableEntity entity, CancellationToken cancellationToken)
@@ -309,10 +330,17 @@ internal sealed class LineStream
             {
                 return new StreamAppendResult(lineCount, state.MaxStep, keysAdded);
             }
+            var consumedListing = segments.Count == round.Count && segments[^1].To == end;
             try
             {
                 var lines = await LoadSegmentsAsync(run, round, own, ownLines, cancellationToken).ConfigureAwait(false);
                 keysAdded += await ApplyRoundAsync(run, state, lines, cancellationToken).ConfigureAwait(false);
+                if (consumedListing)
+                {
+                    // Everything contiguous in our listing is folded. A chunk written after our listing is
+                    // folded by its own writer, whose listing (made after its write) sees ours.
+                    return new StreamAppendResult(lineCount, state.MaxStep, keysAdded);
+                }
             }
             catch (Exception ex) when (ex is ConflictException or NotFoundException && ++conflicts < MaxAttempts)
             {
@@ -491,10 +519,10 @@ internal sealed class LineStream
     {
         // One range query per level fetches every metric's touched pages (row keys are level-major).
         var existing = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
-        foreach (var level in contributions.Keys.Select(k => k.Level).Distinct())
+        var reads = contributions.Keys.GroupBy(k => k.Level).Select(g => ReadPagesAsync(run, g.Key, g.Min(k => k.Page), g.Max(k => k.Page), null, cancellationToken));
+        foreach (var entities in await Task.WhenAll(reads).ConfigureAwait(false))
         {
-            var pages = contributions.Keys.Where(k => k.Level == level).Select(k => k.Page).ToList();
-            foreach (var entity in await ReadPagesAsync(run, level, pages.Min(), pages.Max(), null, cancellationToken).ConfigureAwait(false))
+            foreach (var entity in entities)
             {
                 existing[entity.RowKey] = entity;
             }

@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using Azure;
 using Azure.Data.Tables;
 
@@ -67,6 +68,7 @@ internal sealed class RunRow : ITableEntity
     public string? ForkedFrom { get; set; }
     public string? ResumedFrom { get; set; }
 
+    [IgnoreDataMember]
     public RunKey Key => new(Entity, Project, RunId);
 }
 

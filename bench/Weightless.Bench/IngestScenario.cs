@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Options;
+using Weightless.Core.History;
+using Weightless.Core.Runs;
+using Weightless.Core.Storage;
+
+namespace Weightless.Bench;
+
+/// <summary>
+/// History ingestion. (1) One run streams <c>--rows</c> rows x <c>--metrics</c> metrics in file_stream
+/// posts of <c>--batch</c> lines: body parse + <see cref="FileStreamIngestor.ApplyAsync"/> (chunks, key index,
+/// M4 rollups) on the configured storage. (3) The same line bytes written as one entity per row in
+/// 100-entity batches (the naive design). Prints rows/s, process CPU per row and the ratio.
+/// Options: --rows (1000000), --metrics (10), --batch (1000), --baseline-rows (default = rows), --storage.
+/// </summary>
+internal sealed class IngestScenario : IBenchScenario
+{
+    public string Name => "ingest";
+
+    public string Description => "file_stream history ingest vs one-entity-per-row (--rows, --metrics, --batch, --baseline-rows, --storage)";
+
+    public async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
+    {
+        var rows = options.Long("rows", 1_000_000);
+        var metrics = (int)options.Long("metrics", 10);
+        var batch = (int)options.Long("batch", 1000);
+        var baselineRows = options.Long("baseline-rows", rows);
+        var prefix = "b" + Guid.NewGuid().ToString("N")[..8];
+        var metricsCounter = new StorageMetrics();
+        var storage = new StorageAccount(Options.Create(new StorageOptions { ConnectionString = options.Storage, TablePrefix = prefix }), metricsCounter);
+        var history = new HistoryStore(storage, TimeProvider.System);
+        var ingestor = new FileStreamIngestor(history, new EventsStore(storage), new ConsoleLogStore(storage));
+        var run = new RunKey("bench", "ingest", "run-" + prefix);
+        Console.WriteLine($"rows={rows:N0} metrics={metrics} batch={batch} prefix={prefix}");
+
+        // Warm up table creation and JIT outside the measurement.
+        await ingestor.ApplyAsync(new RunKey("bench", "ingest", "warmup"), FileStreamRequest.Parse(Body(0, Math.Min(batch, 100), metrics)), cancellationToken);
+
+        var ingest = new Meter();
+        long rawBytes = 0;
+        for (long offset = 0; offset < rows; offset += batch)
+        {
+            var count = (int)Math.Min(batch, rows - offset);
+            var body = Body(offset, count, metrics);
+            rawBytes += body.Length;
+            var applied = await ingest.MeasureAsync(async () =>
+                await ingestor.ApplyAsync(run, FileStreamRequest.Parse(body), cancellationToken));
+            if (applied.HistoryLineCount != offset + count)
+            {
+                throw new InvalidOperationException($"Line count {applied.HistoryLineCount} after offset {offset}.");
+            }
+            if ((offset / batch) % 100 == 99)
+            {
+                Console.WriteLine($"  ... {offset + count:N0} rows, {(offset + count) / ingest.Wall.TotalSeconds:N0} rows/s");
+            }
+        }
+        var ingestOps = metricsCounter.Snapshot();
+        Report("(1) file_stream ingest (chunks + key index + M4 rollups)", rows, ingest);
+        Console.WriteLine($"    request bodies {rawBytes / 1e6:N1} MB; storage operations: {string.Join(", ", ingestOps.Select(kv => $"{kv.Key}={kv.Value}"))}");
+
+        var query = new Meter();
+        var m4 = await query.MeasureAsync(() => history.QueryM4Async(run, "m0", 0, rows - 1, 1000, cancellationToken));
+        Console.WriteLine($"    M4 query m0 over all {rows:N0} steps, 1000 buckets: {m4.Count} buckets in {query.Wall.TotalMilliseconds:N0} ms");
+        var keys = await history.GetKeysAsync(run, cancellationToken);
+        Console.WriteLine($"    key index: {keys.Count} keys, lastStep {keys.LastStep}");
+
+        // (3) The naive layout: the same line bytes, one entity per row, 100-row transactions.
+        var table = await storage.TableAsync("historyrows");
+        var naive = new Meter();
+        for (long offset = 0; offset < baselineRows; offset += batch)
+        {
+            var count = (int)Math.Min(batch, baselineRows - offset);
+            var lines = Lines(offset, count, metrics);
+            await naive.MeasureAsync(async () =>
+            {
+                var actions = new List<TableTransactionAction>(count);
+                for (var i = 0; i < count; i++)
+                {
+                    var entity = new TableEntity(run.PartitionKey, (offset + i).ToString("D12", CultureInfo.InvariantCulture)) { ["Line"] = lines[i] };
+                    actions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, entity));
+                }
+                await table.SubmitBatchAsync(actions, cancellationToken);
+                return 0;
+            });
+        }
+        Report("(3) one entity per row, 100-entity batches", baselineRows, naive);
+
+        var ingestRate = rows / ingest.Wall.TotalSeconds;
+        var naiveRate = baselineRows / naive.Wall.TotalSeconds;
+        Console.WriteLine($"ratio (1)/(3): {ingestRate / naiveRate:N2}x rows/s; CPU per row {ingest.Cpu.TotalMicroseconds / rows / (naive.Cpu.TotalMicroseconds / baselineRows):N2}x");
+        return 0;
+    }
+
+    private static void Report(string title, long rows, Meter meter) =>
+        Console.WriteLine($"{title}: {rows:N0} rows in {meter.Wall.TotalSeconds:N1} s = {rows / meter.Wall.TotalSeconds:N0} rows/s; process CPU {meter.Cpu.TotalSeconds:N1} s = {meter.Cpu.TotalMicroseconds / rows:N1} us/row");
+
+    private static List<string> Lines(long offset, int count, int metrics)
+    {
+        var lines = new List<string>(count);
+        var builder = new StringBuilder(64 + metrics * 32);
+        for (var i = 0; i < count; i++)
+        {
+            var step = offset + i;
+            builder.Clear().Append('{');
+            for (var m = 0; m < metrics; m++)
+            {
+                var value = Math.Sin(step / (100.0 + m)) * (m + 1) + (step % 997 == 0 ? 50 : 0);
+                builder.Append('"').Append('m').Append(m).Append("\": ").Append(value.ToString("R", CultureInfo.InvariantCulture)).Append(", ");
+            }
+            builder.Append("\"_step\": ").Append(step)
+                .Append(", \"_runtime\": ").Append((step * 0.05).ToString("R", CultureInfo.InvariantCulture))
+                .Append(", \"_timestamp\": ").Append((1795888401.5 + step * 0.05).ToString("R", CultureInfo.InvariantCulture)).Append('}');
+            lines.Add(builder.ToString());
+        }
+        return lines;
+    }
+
+    private static byte[] Body(long offset, int count, int metrics) =>
+        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["files"] = new Dictionary<string, object>
+            {
+                [FileStreamRequest.HistoryFile] = new { offset, content = Lines(offset, count, metrics) },
+            },
+            ["dropped"] = 0,
+        });
+}
