@@ -6,6 +6,7 @@ using Weightless.Bench;
 IBenchScenario[] scenarios =
 [
     new IngestScenario(),
+    new QueryBench(),
 ];
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

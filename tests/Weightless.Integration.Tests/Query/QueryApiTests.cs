@@ -143,15 +143,15 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
             Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"stranger {call.Method} {call.Path}: {(int)response.StatusCode}");
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         }
+        // run-c: the other tests of this class never delete or move it.
         var viewer = _fixture.Client(_fixture.Viewer);
-        foreach (var call in EntityCalls(_fixture.Team, "run-a", "run-b", "run-c"))
+        foreach (var call in EntityCalls(_fixture.Team, "run-c", "run-c", "run-c"))
         {
             var response = await SendAsync(viewer, call.Method, call.Path, call.Body);
             var writes = call.Method is "patch" or "delete" || call.Template.EndsWith("/undelete", StringComparison.Ordinal) || call.Template.EndsWith("/move", StringComparison.Ordinal);
             if (writes)
             {
-                Assert.True(response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound, $"viewer {call.Method} {call.Path}: {(int)response.StatusCode}");
-                Assert.NotEqual(HttpStatusCode.NotFound, call.Template.EndsWith("/undelete", StringComparison.Ordinal) ? HttpStatusCode.OK : response.StatusCode);
+                Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"viewer {call.Method} {call.Path}: {(int)response.StatusCode}");
             }
             else
             {
