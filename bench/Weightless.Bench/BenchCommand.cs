@@ -11,6 +11,7 @@ internal static class BenchCommand
     private static readonly IBenchScenario[] Scenarios =
     [
         new IngestScenario(),
+        new QueryBench(),
     ];
 
     public static async Task<int> RunAsync(string[] args)

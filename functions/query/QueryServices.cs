@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Weightless.Core.Artifacts;
+using Weightless.Core.Query;
+using Weightless.Core.Runs;
 
 namespace Weightless.Query;
 
@@ -9,6 +11,8 @@ internal static class QueryServices
 {
     public static void Add(IServiceCollection services, IConfiguration configuration)
     {
+        services.AddWeightlessRuns(configuration);
+        services.AddWeightlessQuery(configuration);
         services.AddWeightlessArtifacts(configuration);
     }
 }

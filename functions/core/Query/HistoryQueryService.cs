@@ -1,0 +1,297 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Weightless.Core.Auth;
+using Weightless.Core.Errors;
+using Weightless.Core.History;
+using Weightless.Core.Runs;
+using Weightless.Core.Tenancy;
+
+namespace Weightless.Core.Query;
+
+/// <summary>
+/// The REST API's reads of what runs logged: history keys, scans, samples, M4 chart buckets, system
+/// metrics, console output and files. Every call checks the caller may view the entity and that the
+/// run exists in the project.
+/// </summary>
+internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore history, EventsStore events, ConsoleLogStore console, RunFileService files)
+{
+    public const int MaxM4Runs = 100;
+    public const int MaxM4Metrics = 50;
+    public const int MaxBuckets = 10_000;
+
+    public async Task<HistoryKeysDto> GetKeysAsync(Principal principal, RunKey key, CancellationToken cancellationToken)
+    {
+        await runs.RequireRunAsync(principal, key, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        var keys = await history.GetKeysAsync(key, cancellationToken).ConfigureAwait(false);
+        var lineCount = await history.GetLineCountAsync(key, cancellationToken).ConfigureAwait(false);
+        return new HistoryKeysDto(keys.Keys.Select(k => new HistoryKeyDto(k, keys.TypeCounts(k))).ToList(), keys.LastStep, lineCount);
+    }
+
+    /// <summary>Rows with <c>_step</c> in [minStep, maxStep], at most <paramref name="limit"/>; the cursor is the next step to read.</summary>
+    public async Task<HistoryPageDto> ScanAsync(Principal principal, RunKey key, long? minStep, long? maxStep, IReadOnlyList<string>? keys, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        await runs.RequireRunAsync(principal, key, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        var from = minStep;
+        if (cursor is not null)
+        {
+            if (!long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var next))
+            {
+                throw new ValidationFailedException("The cursor is not one this API issued.", "cursor");
+            }
+            from = next;
+        }
+        var rows = new List<JsonObject>();
+        string? nextCursor = null;
+        await foreach (var row in history.Stream.ReadRowsAsync(key, from, maxStep, cancellationToken).ConfigureAwait(false))
+        {
+            if (rows.Count == limit)
+            {
+                nextCursor = row.Step!.Value.ToString(CultureInfo.InvariantCulture);
+                break;
+            }
+            rows.Add(Project(row, keys));
+        }
+        return new HistoryPageDto(rows, nextCursor);
+    }
+
+    public async Task<SampledHistoryDto> SampleAsync(Principal principal, RunKey key, IReadOnlyList<string> keys, int samples, long? minStep, long? maxStep, CancellationToken cancellationToken)
+    {
+        if (keys.Count == 0)
+        {
+            throw new ValidationFailedException("Name at least one key.", "keys");
+        }
+        await runs.RequireRunAsync(principal, key, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        var matching = new List<HistoryRow>();
+        await foreach (var row in history.Stream.ReadRowsAsync(key, minStep, maxStep, cancellationToken).ConfigureAwait(false))
+        {
+            if (keys.All(row.Flat.ContainsKey))
+            {
+                matching.Add(row);
+            }
+        }
+        return new SampledHistoryDto(HistoryStore.EvenSample(matching, samples).Select(r => Project(r, keys)).ToList(), matching.Count);
+    }
+
+    /// <summary>
+    /// Exact M4 buckets for every run × metric. On <c>_step</c> the history engine answers from rollups
+    /// (raw rows only at the range edges); on any other x axis the buckets are computed from the rows.
+    /// </summary>
+    public async Task<M4ResponseDto> M4Async(Principal principal, string entity, string project, M4Request request, CancellationToken cancellationToken)
+    {
+        var runIds = request.Runs?.Distinct(StringComparer.Ordinal).ToList() ?? [];
+        var metrics = request.Metrics?.Distinct(StringComparer.Ordinal).ToList() ?? [];
+        if (runIds.Count is 0 or > MaxM4Runs)
+        {
+            throw new ValidationFailedException($"Name 1–{MaxM4Runs} runs.", "runs");
+        }
+        if (metrics.Count is 0 or > MaxM4Metrics || metrics.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new ValidationFailedException($"Name 1–{MaxM4Metrics} metrics.", "metrics");
+        }
+        var buckets = request.Buckets ?? 1000;
+        if (buckets is < 1 or > MaxBuckets)
+        {
+            throw new ValidationFailedException($"'buckets' must be 1–{MaxBuckets}.", "buckets");
+        }
+        if (request.Min is { } lo && request.Max is { } hi && hi < lo)
+        {
+            throw new ValidationFailedException("'max' must not be below 'min'.", "max");
+        }
+        var xAxis = string.IsNullOrWhiteSpace(request.XAxis) ? HistoryValues.StepKey : request.XAxis.Trim();
+        await runs.RequireProjectAsync(principal, entity, project, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        var keys = new List<RunKey>();
+        foreach (var id in runIds)
+        {
+            var key = new RunKey(entity, project, id);
+            await runs.RequireRunAsync(principal, key, Role.Viewer, cancellationToken).ConfigureAwait(false);
+            keys.Add(key);
+        }
+        var series = new ConcurrentDictionary<(int Run, int Metric), M4SeriesDto>();
+        if (xAxis == HistoryValues.StepKey)
+        {
+            var lastSteps = await Task.WhenAll(keys.Select(k => history.GetKeysAsync(k, cancellationToken))).ConfigureAwait(false);
+            var minStep = (long)Math.Max(0, Math.Ceiling(request.Min ?? 0));
+            var dataMax = lastSteps.Max(k => k.LastStep ?? -1);
+            var maxStep = request.Max is { } m ? (long)Math.Floor(Math.Min(m, long.MaxValue / 2)) : dataMax;
+            var source = M4Levels.PlanQuery(minStep, Math.Max(minStep, maxStep), buckets).IsRaw ? "raw" : "rollup";
+            var work = Enumerable.Range(0, keys.Count).SelectMany(r => Enumerable.Range(0, metrics.Count).Select(mi => (r, mi)));
+            await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (item, ct) =>
+            {
+                var result = maxStep < minStep ? [] : await history.QueryM4Async(keys[item.r], metrics[item.mi], minStep, maxStep, buckets, ct).ConfigureAwait(false);
+                series[item] = new M4SeriesDto(keys[item.r].RunId, metrics[item.mi], result.Select(ToDto).ToList(), source);
+            }).ConfigureAwait(false);
+        }
+        else
+        {
+            var points = new List<(double X, double Y)>[keys.Count, metrics.Count];
+            double dataMin = double.PositiveInfinity, dataMax = double.NegativeInfinity;
+            for (var r = 0; r < keys.Count; r++)
+            {
+                for (var mi = 0; mi < metrics.Count; mi++)
+                {
+                    points[r, mi] = [];
+                }
+                await foreach (var row in history.Stream.ReadRowsAsync(keys[r], null, null, cancellationToken).ConfigureAwait(false))
+                {
+                    if (!row.Flat.TryGetValue(xAxis, out var xValue) || HistoryValues.AsNumber(xValue) is not { } x || !double.IsFinite(x))
+                    {
+                        continue;
+                    }
+                    for (var mi = 0; mi < metrics.Count; mi++)
+                    {
+                        if (row.Flat.TryGetValue(metrics[mi], out var yValue) && HistoryValues.AsNumber(yValue) is { } y)
+                        {
+                            points[r, mi].Add((x, y));
+                            dataMin = Math.Min(dataMin, x);
+                            dataMax = Math.Max(dataMax, x);
+                        }
+                    }
+                }
+            }
+            var min = request.Min ?? (double.IsFinite(dataMin) ? dataMin : 0);
+            var max = request.Max ?? (double.IsFinite(dataMax) ? dataMax : min);
+            for (var r = 0; r < keys.Count; r++)
+            {
+                for (var mi = 0; mi < metrics.Count; mi++)
+                {
+                    series[(r, mi)] = new M4SeriesDto(keys[r].RunId, metrics[mi], XM4.Compute(points[r, mi], min, max, buckets), "raw");
+                }
+            }
+        }
+        var ordered = series.OrderBy(s => s.Key.Run).ThenBy(s => s.Key.Metric).Select(s => s.Value).ToList();
+        return new M4ResponseDto(xAxis, buckets, ordered);
+    }
+
+    private static M4BucketDto ToDto(M4Bucket b) => new(
+        b.StartStep, b.EndStep, b.Count, b.NonFiniteCount, Point(b.First), Point(b.Last), Point(b.Min), Point(b.Max));
+
+    private static M4PointDto? Point(M4Point? p) => p is { } point ? new M4PointDto(point.Step, point.Value) : null;
+
+    public async Task<SystemMetricsDto> SystemMetricsAsync(Principal principal, RunKey key, IReadOnlyList<string>? keys, int samples, CancellationToken cancellationToken)
+    {
+        await runs.RequireRunAsync(principal, key, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        var index = await events.GetKeysAsync(key, cancellationToken).ConfigureAwait(false);
+        var rows = await events.ReadRowsAsync(key, cancellationToken).ConfigureAwait(false);
+        var matching = keys is null ? rows : rows.Where(r => keys.Any(r.Flat.ContainsKey)).ToList();
+        var sampled = HistoryStore.EvenSample(matching, samples);
+        var projection = keys is null ? null : (IReadOnlyList<string>)[.. keys, "_runtime", "_timestamp"];
+        return new SystemMetricsDto(keys ?? index.Keys.ToList(), sampled.Select(r => Project(r, projection)).ToList(), matching.Count);
+    }
+
+    public async Task<LogPageDto> ConsoleAsync(Principal principal, RunKey key, string? cursor, int limit, CancellationToken cancellationToken)
+    {
+        await runs.RequireRunAsync(principal, key, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        long from = 0;
+        if (cursor is not null && !long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out from))
+        {
+            throw new ValidationFailedException("The cursor is not one this API issued.", "cursor");
+        }
+        var lines = await console.ReadAsync(key, from, limit + 1, cancellationToken).ConfigureAwait(false);
+        var count = await console.GetLineCountAsync(key, cancellationToken).ConfigureAwait(false);
+        var page = lines.Take(limit).Select(l => new LogLineDto(l.Index, l.Text, l.IsStderr ? "stderr" : "stdout")).ToList();
+        var next = lines.Count > limit ? lines[limit].Index.ToString(CultureInfo.InvariantCulture) : null;
+        return new LogPageDto(page, count, next);
+    }
+
+    public async Task<FilePageDto> FilesAsync(Principal principal, RunKey key, string? cursor, int limit, CancellationToken cancellationToken)
+    {
+        await runs.RequireRunAsync(principal, key, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        var (list, hasMore) = await files.ListAsync(key, cursor, limit, cancellationToken).ConfigureAwait(false);
+        var result = new List<RunFileDto>();
+        foreach (var file in list)
+        {
+            var url = await files.DownloadUrlAsync(key, file.Name, cancellationToken).ConfigureAwait(false);
+            result.Add(new RunFileDto(file.Name, file.SizeBytes, file.Md5, file.UpdatedAt, file.ContentType, url.ToString()));
+        }
+        return new FilePageDto(result, hasMore && result.Count > 0 ? result[^1].Name : null);
+    }
+
+    /// <summary>A row's flattened values (only <paramref name="keys"/> and <c>_step</c> when given), strict JSON.</summary>
+    public static JsonObject Project(HistoryRow row, IReadOnlyList<string>? keys)
+    {
+        var result = new JsonObject();
+        if (keys is null)
+        {
+            foreach (var (name, value) in row.Flat)
+            {
+                result[name] = JsonText.ToApiNode(value);
+            }
+            return result;
+        }
+        if (row.Flat.TryGetValue(HistoryValues.StepKey, out var step))
+        {
+            result[HistoryValues.StepKey] = JsonText.ToApiNode(step);
+        }
+        foreach (var name in keys)
+        {
+            if (row.Flat.TryGetValue(name, out var value))
+            {
+                result[name] = JsonText.ToApiNode(value);
+            }
+        }
+        return result;
+    }
+}
+
+/// <summary>M4 over a real-valued x axis (<c>_runtime</c>, <c>_timestamp</c>, custom step metrics): equal-width buckets over [min, max].</summary>
+internal static class XM4
+{
+    public static List<M4BucketDto> Compute(IEnumerable<(double X, double Y)> points, double min, double max, int buckets)
+    {
+        var width = max > min ? (max - min) / buckets : 1;
+        var accumulators = new SortedDictionary<int, Accumulator>();
+        foreach (var (x, y) in points)
+        {
+            if (x < min || x > max)
+            {
+                continue;
+            }
+            var index = Math.Min(buckets - 1, (int)Math.Floor((x - min) / width));
+            accumulators.TryGetValue(index, out var a);
+            a.Add(x, y);
+            accumulators[index] = a;
+        }
+        return accumulators.Select(kv =>
+        {
+            var a = kv.Value;
+            var start = min + kv.Key * width;
+            var end = kv.Key == buckets - 1 ? Math.Max(max, start + width) : min + (kv.Key + 1) * width;
+            return a.HasPoints
+                ? new M4BucketDto(start, end, a.Count, a.NonFinite, a.First, a.Last, a.Min, a.Max)
+                : new M4BucketDto(start, end, a.Count, a.NonFinite, null, null, null, null);
+        }).ToList();
+    }
+
+    private struct Accumulator
+    {
+        public long Count;
+        public long NonFinite;
+        public bool HasPoints;
+        public M4PointDto First;
+        public M4PointDto Last;
+        public M4PointDto Min;
+        public M4PointDto Max;
+
+        public void Add(double x, double y)
+        {
+            Count++;
+            if (!double.IsFinite(y))
+            {
+                NonFinite++;
+                return;
+            }
+            var p = new M4PointDto(x, y);
+            if (!HasPoints)
+            {
+                HasPoints = true;
+                First = Last = Min = Max = p;
+                return;
+            }
+            if (x < First.X) { First = p; }
+            if (x >= Last.X) { Last = p; }
+            if (y < Min.Y || (y == Min.Y && x < Min.X)) { Min = p; }
+            if (y > Max.Y || (y == Max.Y && x < Max.X)) { Max = p; }
+        }
+    }
+}

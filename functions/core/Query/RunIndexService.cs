@@ -1,0 +1,222 @@
+using System.Collections.Concurrent;
+using Azure;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Weightless.Core.Errors;
+using Weightless.Core.Storage;
+
+namespace Weightless.Core.Query;
+
+internal sealed class RunIndexOptions
+{
+    public const string Section = "RunIndex";
+
+    /// <summary>How long a cached index is served without asking storage for changes.</summary>
+    public TimeSpan Freshness { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The least time between two snapshot uploads of one project.</summary>
+    public TimeSpan SaveInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A snapshot older than this is rebuilt from all runs (catches runs removed outside this service).</summary>
+    public TimeSpan FullRebuildAfter { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How far before the watermark change reads start (storage clocks are not exact).</summary>
+    public TimeSpan WatermarkMargin { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>
+/// The per-project run index: a materialised snapshot of every run's filterable fields, kept as a
+/// blob (container <c>runindex</c>, one per project, written If-Match its ETag) and cached in process.
+/// A query validates the cache at most once per <see cref="RunIndexOptions.Freshness"/>: one blob
+/// properties read (another instance may have saved a newer snapshot) and one table query for runs
+/// changed since the snapshot's watermark. So filter/sort/group over 100,000 runs never reads the runs.
+/// </summary>
+internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource source, TimeProvider clock, IOptions<RunIndexOptions> options, ILogger<RunIndexService> logger)
+{
+    public const string ContainerName = "runindex";
+
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+
+    private sealed class Entry
+    {
+        public SemaphoreSlim Lock { get; } = new(1, 1);
+        public RunTable? Table { get; set; }
+        public ETag? ETag { get; set; }
+        public DateTimeOffset Watermark { get; set; }
+        public DateTimeOffset BuiltAt { get; set; }
+        public DateTimeOffset CheckedAt { get; set; }
+        public DateTimeOffset SavedAt { get; set; }
+        public bool Dirty { get; set; }
+    }
+
+    /// <summary>Runs <paramref name="read"/> over the project's current index (serialised per project).</summary>
+    public async Task<T> ReadAsync<T>(string entity, string project, Func<RunTable, T> read, CancellationToken cancellationToken)
+    {
+        var entry = _entries.GetOrAdd(Key(entity, project), _ => new Entry());
+        await entry.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RefreshAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
+            return read(entry.Table!);
+        }
+        finally
+        {
+            entry.Lock.Release();
+        }
+    }
+
+    /// <summary>Applies this service's own writes at once (read-your-writes); storage stays the truth the next refresh reads.</summary>
+    public async Task ApplyAsync(string entity, string project, IEnumerable<RunIndexRow> upserts, IEnumerable<string> removals, CancellationToken cancellationToken)
+    {
+        if (!_entries.TryGetValue(Key(entity, project), out var entry))
+        {
+            return;
+        }
+        await entry.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (entry.Table is null)
+            {
+                return;
+            }
+            foreach (var row in upserts)
+            {
+                entry.Table.Upsert(row);
+            }
+            foreach (var id in removals)
+            {
+                entry.Table.Remove(id);
+            }
+            entry.Dirty = true;
+        }
+        finally
+        {
+            entry.Lock.Release();
+        }
+    }
+
+    /// <summary>Drops the in-process copy (tests and the bench measure cold reads with it).</summary>
+    public void Evict(string entity, string project) => _entries.TryRemove(Key(entity, project), out _);
+
+    /// <summary>Rebuilds the project's snapshot from all its runs and saves it.</summary>
+    public async Task RebuildAsync(string entity, string project, CancellationToken cancellationToken)
+    {
+        var entry = _entries.GetOrAdd(Key(entity, project), _ => new Entry());
+        await entry.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            entry.Lock.Release();
+        }
+    }
+
+    private async Task RefreshAsync(Entry entry, string entity, string project, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var settings = options.Value;
+        if (entry.Table is not null && now - entry.CheckedAt < settings.Freshness)
+        {
+            return;
+        }
+        var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
+        var blobName = BlobName(entity, project);
+        if (entry.Table is null)
+        {
+            if (!await LoadAsync(entry, container, blobName, cancellationToken).ConfigureAwait(false))
+            {
+                await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            var properties = await container.GetPropertiesAsync(blobName, cancellationToken).ConfigureAwait(false);
+            if (properties is not null && properties.ETag != entry.ETag)
+            {
+                await LoadAsync(entry, container, blobName, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        if (now - entry.BuiltAt > settings.FullRebuildAfter)
+        {
+            await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
+        }
+        var delta = await source.ReadChangedAsync(entity, project, entry.Watermark - settings.WatermarkMargin, cancellationToken).ConfigureAwait(false);
+        foreach (var row in delta.Rows)
+        {
+            entry.Table!.Upsert(row);
+        }
+        foreach (var id in delta.Removed)
+        {
+            entry.Table!.Remove(id);
+        }
+        if (delta.Watermark > entry.Watermark)
+        {
+            entry.Watermark = delta.Watermark;
+            entry.Dirty = true;
+        }
+        entry.Dirty |= delta.Rows.Count > 0 || delta.Removed.Count > 0;
+        if (entry.Dirty && now - entry.SavedAt >= settings.SaveInterval)
+        {
+            await SaveAsync(entry, container, blobName, cancellationToken).ConfigureAwait(false);
+        }
+        entry.CheckedAt = clock.GetUtcNow();
+    }
+
+    private async Task BuildAsync(Entry entry, string entity, string project, CancellationToken cancellationToken)
+    {
+        var watermark = source.CurrentWatermark();
+        var table = new RunTable();
+        await foreach (var row in source.ReadAllAsync(entity, project, cancellationToken).ConfigureAwait(false))
+        {
+            table.Upsert(row);
+        }
+        entry.Table = table;
+        entry.Watermark = watermark;
+        entry.BuiltAt = clock.GetUtcNow();
+        var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
+        await SaveAsync(entry, container, BlobName(entity, project), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<bool> LoadAsync(Entry entry, BlobStore container, string blobName, CancellationToken cancellationToken)
+    {
+        var blob = await container.DownloadAsync(blobName, cancellationToken).ConfigureAwait(false);
+        if (blob is null || RunIndexCodec.Read(blob.Value.Content.ToMemory()) is not { } snapshot)
+        {
+            return false;
+        }
+        entry.Table = snapshot.Table;
+        entry.Watermark = snapshot.Watermark;
+        entry.BuiltAt = snapshot.BuiltAt;
+        entry.ETag = blob.Value.ETag;
+        entry.Dirty = false;
+        return true;
+    }
+
+    private async Task SaveAsync(Entry entry, BlobStore container, string blobName, CancellationToken cancellationToken)
+    {
+        var data = RunIndexCodec.Write(entry.Table!, entry.Watermark, entry.BuiltAt);
+        try
+        {
+            entry.ETag = await container.UploadAsync(blobName, BinaryData.FromBytes(data), "application/octet-stream", entry.ETag, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConflictException)
+        {
+            // Another instance saved first; the next refresh loads its snapshot and re-reads changes after its watermark.
+            logger.LogDebug("Run index {Blob} was saved concurrently", blobName);
+            entry.ETag = null;
+        }
+        catch (Errors.NotFoundException)
+        {
+            // If-Match against a deleted blob: write it fresh.
+            entry.ETag = await container.UploadAsync(blobName, BinaryData.FromBytes(data), "application/octet-stream", null, cancellationToken).ConfigureAwait(false);
+        }
+        entry.SavedAt = clock.GetUtcNow();
+        entry.Dirty = false;
+    }
+
+    private static string Key(string entity, string project) => entity + "\n" + project;
+
+    private static string BlobName(string entity, string project) => $"{entity}/{Uri.EscapeDataString(project)}.runindex";
+}
