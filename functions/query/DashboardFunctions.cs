@@ -16,7 +16,7 @@ namespace Weightless.Query;
 internal sealed class DashboardFunctions
 {
     /// <summary>Path prefixes that belong to the APIs: they must never fall back to index.html.</summary>
-    private static readonly string[] ReservedPrefixes = ["api", "graphql", "files", "local-eventgrid", "runtime", "admin"];
+    private static readonly string[] ReservedPrefixes = ["api", "graphql", "files", "local-eventgrid", "runtime"];
 
     private static readonly FileExtensionContentTypeProvider ContentTypes = CreateContentTypes();
 

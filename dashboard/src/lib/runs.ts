@@ -2,7 +2,7 @@
 // keys, filtering, sorting, grouping with counts, run colours and CSV export of the current view.
 
 import type { Run } from './api';
-import { evaluateFilter, type FilterNode } from './filter';
+import { compileFilter, type FilterNode } from './filter';
 import type { SortSpec } from './urlstate';
 
 /** Columns every run has, by the key the filter language uses. */
@@ -59,6 +59,35 @@ export function runField(run: Run, key: string): unknown {
   }
 }
 
+/** A reader for one key, with the key parsed once (the hot path of filtering and sorting). */
+export function fieldAccessor(key: string): (run: Run) => unknown {
+  const nested = (pick: (run: Run) => Record<string, unknown>, path: string, alt?: string) => {
+    const parts = path.split('.');
+    const altParts = alt?.split('.');
+    const walk = (obj: Record<string, unknown>, ps: string[]) => {
+      let cur: unknown = obj;
+      for (const p of ps) {
+        if (cur === null || typeof cur !== 'object') return undefined;
+        cur = (cur as Record<string, unknown>)[p];
+      }
+      return cur;
+    };
+    return (run: Run) => {
+      const obj = pick(run);
+      const direct = obj[path];
+      if (direct !== undefined) return direct;
+      const v = parts.length > 1 ? walk(obj, parts) : undefined;
+      return v === undefined && altParts ? walk(obj, altParts) : v;
+    };
+  };
+  if (key.startsWith('config.')) {
+    const path = key.slice(7);
+    return nested((r) => r.config, path, path.endsWith('.value') ? path.slice(0, -6) : undefined);
+  }
+  if (key.startsWith('summary_metrics.')) return nested((r) => r.summary, key.slice(16));
+  return (run) => runField(run, key);
+}
+
 export function filterRuns(runs: readonly Run[], filter: FilterNode, search: string): Run[] {
   let nameRegex: RegExp | null = null;
   if (search) {
@@ -69,12 +98,13 @@ export function filterRuns(runs: readonly Run[], filter: FilterNode, search: str
     }
   }
   const lowered = search.toLowerCase();
+  const predicate = compileFilter<Run>(filter, fieldAccessor);
   return runs.filter((run) => {
     if (search) {
       const name = run.displayName ?? run.id;
       if (nameRegex ? !nameRegex.test(name) : !name.toLowerCase().includes(lowered)) return false;
     }
-    return evaluateFilter(filter, (key) => runField(run, key));
+    return predicate(run);
   });
 }
 
@@ -107,7 +137,8 @@ export function sortRuns(runs: Run[], sort: SortSpec | null): Run[] {
     return out;
   }
   // Decorate once: field access on config/summary is the expensive part.
-  const keyed = out.map((run) => ({ run, v: runField(run, sort.key) }));
+  const read = fieldAccessor(sort.key);
+  const keyed = out.map((run) => ({ run, v: read(run) }));
   const dir = sort.desc ? -1 : 1;
   keyed.sort((a, b) => {
     const ma = rank(a.v) === 3;
