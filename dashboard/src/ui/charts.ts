@@ -53,6 +53,8 @@ export class ChartsArea {
   private data = new Map<string, M4Series[]>();
   private input: ChartsInput | null = null;
   private resizeObserver = new ResizeObserver(() => this.redrawAll());
+  /** Milliseconds the last full redraw of every panel took (no network). */
+  lastDrawMs = 0;
   /** Resolves when the latest update has drawn (browser tests and timings wait on it). */
   lastRender: Promise<void> = Promise.resolve();
 
@@ -153,6 +155,7 @@ export class ChartsArea {
   private redrawAll(): void {
     const input = this.input;
     if (!input) return;
+    const t0 = performance.now();
     for (const section of input.sections) {
       for (const panel of section.panels) {
         const plot = this.plots.get(panel.id);
@@ -163,6 +166,7 @@ export class ChartsArea {
         legend?.replaceChildren(...series.map((s) => h('span.legend-item', null, h('span.swatch', { style: { background: s.colour } }), s.label)));
       }
     }
+    this.lastDrawMs = performance.now() - t0;
   }
 
   private seriesFor(panel: PanelSpec, input: ChartsInput): PlotSeries[] {

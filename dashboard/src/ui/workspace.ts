@@ -43,7 +43,7 @@ export class WorkspacePage {
   private aggregate: { line: AggregateLine; band: AggregateBand } = { line: 'mean', band: 'minmax' };
   private chartKey = '';
   /** Timings of the last table and chart updates, for the performance figures. */
-  readonly timings = { tableMs: 0, chartsMs: 0 };
+  readonly timings = { tableMs: 0, chartsMs: 0, drawMs: 0, runsLoadMs: 0 };
 
   constructor(
     private readonly entity: string,
@@ -105,12 +105,14 @@ export class WorkspacePage {
     this.state = state;
     this.status.textContent = 'Loading runs…';
     this.renderToolbar();
+    const t0 = performance.now();
     try {
       this.runs = await api.allRuns(this.entity, this.project, (loaded, total) => (this.status.textContent = `Loading runs… ${loaded} / ${total}`));
     } catch (e) {
       this.status.textContent = `Could not load runs: ${(e as Error).message}`;
       return;
     }
+    this.timings.runsLoadMs = performance.now() - t0;
     this.apply(state);
   }
 
@@ -153,7 +155,7 @@ export class WorkspacePage {
       ...[...all.keys()].filter((k) => k.startsWith('summary_metrics.')).slice(0, 6).map((key) => ({ key })),
     ];
     specs = [...specs.filter((s) => s.pinned), ...specs.filter((s) => !s.pinned)];
-    return specs.map((s) => ({ key: s.key, label: all.get(s.key) ?? s.key, pinned: !!s.pinned, width: s.key === 'displayName' ? 200 : s.key === 'tags' ? 160 : 120 }));
+    return specs.map((s) => ({ key: s.key, label: all.get(s.key) ?? s.key, pinned: !!s.pinned, width: s.key === 'displayName' ? 200 : s.key === 'tags' || s.key === 'createdAt' ? 170 : 120 }));
   }
 
   /** Filter, sort and group the loaded runs; re-render the table. */
@@ -424,11 +426,13 @@ export class WorkspacePage {
     if (!force && key === this.chartKey) {
       this.charts.restyle(input);
       this.timings.chartsMs = performance.now() - t0;
+      this.timings.drawMs = this.charts.lastDrawMs;
       return;
     }
     this.chartKey = key;
     await this.charts.update(input);
     this.timings.chartsMs = performance.now() - t0;
+    this.timings.drawMs = this.charts.lastDrawMs;
     document.body.dataset['chartsReady'] = String(Date.now());
   }
 

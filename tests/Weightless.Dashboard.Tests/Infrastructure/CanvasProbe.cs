@@ -5,7 +5,16 @@ namespace Weightless.Dashboard.Tests.Infrastructure;
 /// <summary>Reads a panel's canvas pixels in the page (device scale 1, so CSS px = canvas px).</summary>
 public static class CanvasProbe
 {
-    public sealed record Summary(int Width, int Height, int NonBackground, int[] ColumnHits);
+    public sealed class Summary
+    {
+        public int Width { get; set; }
+
+        public int Height { get; set; }
+
+        public int NonBackground { get; set; }
+
+        public int[] ColumnHits { get; set; } = [];
+    }
 
     // Background = the canvas's top-left pixel (the plot fills its background first). A "hit" is a
     // row in [top, bottom] where some pixel within ±2 px of the column differs from the background.
