@@ -18,14 +18,14 @@ public sealed partial class WorkspaceBrowserTests(DashboardHost host, ITestOutpu
     private const string Project = "spikes";
     private const int RunCount = 10_000;
 
-    private async Task<(IPage Page, FakeProjectApi Api)> OpenWorkspaceAsync(string query = "")
+    private async Task<(IPage Page, FakeProjectApi Api)> OpenWorkspaceAsync(string query = "", int runCount = RunCount, int extraMetrics = 0)
     {
         var page = await host.NewPageAsync(signedIn: true);
-        var api = new FakeProjectApi(Entity, Project, RunCount);
+        var api = new FakeProjectApi(Entity, Project, runCount, extraMetrics);
         await api.AttachAsync(page);
         var watch = Stopwatch.StartNew();
         await page.GotoAsync($"/{Entity}/{Project}{query}");
-        await Assertions.Expect(page.Locator(".status").First).ToContainTextAsync($"of {RunCount} runs", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator(".status").First).ToContainTextAsync($"of {runCount} runs", new() { Timeout = 60_000 });
         await page.WaitForFunctionAsync("() => document.body.dataset.chartsReady", null, new() { Timeout = 60_000 });
         output.WriteLine($"workspace first render (10,000 runs loaded, charts drawn): {watch.ElapsedMilliseconds} ms wall; in-page: {await TimingsAsync(page)}");
         return (page, api);
@@ -128,9 +128,10 @@ public sealed partial class WorkspaceBrowserTests(DashboardHost host, ITestOutpu
         await page.Mouse.DownAsync();
         await page.Mouse.MoveAsync((float)((x0 + x1) / 2), (float)y, new() { Steps = 5 });
         await page.Mouse.MoveAsync((float)x1, (float)y, new() { Steps = 5 });
+        var drawnBefore = await page.EvaluateAsync<string>("() => document.body.dataset.chartsReady");
         await page.Mouse.UpAsync();
         await page.WaitForURLAsync(new Regex("zoom="));
-        await page.WaitForFunctionAsync($"() => Number(document.body.dataset.chartsReady) > 0 && document.querySelector('.reset-zoom')");
+        await page.WaitForFunctionAsync("before => document.body.dataset.chartsReady !== before && document.querySelector('.reset-zoom')", drawnBefore);
         var zoomed = await WaitForAsync(() => api.M4Requests.Skip(before).FirstOrDefault(r => r["min"] is not null));
         output.WriteLine($"zoom to re-bucketed charts: {watch.ElapsedMilliseconds} ms wall (incl. the fake API's round trip through Playwright); in-page: {await TimingsAsync(page)}");
         var min = zoomed["min"]!.GetValue<double>();
@@ -150,6 +151,28 @@ public sealed partial class WorkspaceBrowserTests(DashboardHost host, ITestOutpu
         Assert.Equal(
             (Math.Round(min), Math.Round(max)),
             ZoomFromUrl(page.Url));
+    }
+
+    [Fact]
+    public async Task TwentyThreePanelsDrawAndRestyleWithinBudget()
+    {
+        // Four runs per panel keep the fake API's payload (relayed through the Playwright driver) small enough for CI.
+        var (page, api) = await OpenWorkspaceAsync("?first=4", runCount: 100, extraMetrics: 20);
+        Assert.Equal(23, await page.Locator("figure.panel").CountAsync());
+        var timings = JsonDocument.Parse(await TimingsAsync(page)).RootElement;
+        var firstDraw = timings.GetProperty("drawMs").GetDouble();
+        var firstCharts = timings.GetProperty("chartsMs").GetDouble();
+        var series = api.M4Requests.Last()["runs"]!.AsArray().Count * api.M4Requests.Last()["metrics"]!.AsArray().Count;
+
+        // Smoothing re-styles every panel from the buckets already in memory.
+        await page.SelectOptionAsync(".smoothing", "gaussian");
+        await page.FillAsync(".smoothing-param", "20000");
+        await page.Locator(".smoothing-param").DispatchEventAsync("change");
+        await page.WaitForURLAsync(new Regex("smooth=gaussian"));
+        await page.WaitForTimeoutAsync(300);
+        var restyle = JsonDocument.Parse(await TimingsAsync(page)).RootElement.GetProperty("drawMs").GetDouble();
+        output.WriteLine($"23 panels ({series} series in the M4 call): charts incl. fetch {firstCharts:F0} ms, draw {firstDraw:F0} ms; gaussian re-style of all panels {restyle:F0} ms");
+        Assert.True(firstDraw < 2000, $"drawing 23 panels took {firstDraw} ms");
     }
 
     [Fact]

@@ -137,8 +137,16 @@ export class WorkspacePage {
     return runColour(id, this.layout.colours);
   }
 
+  private keysCache: { runs: Run[]; keys: { config: string[]; summary: string[] } } | null = null;
+
+  /** Config/summary keys of the loaded runs, computed once per load (the table re-renders often). */
+  private runKeys(): { config: string[]; summary: string[] } {
+    if (this.keysCache?.runs !== this.runs) this.keysCache = { runs: this.runs, keys: discoverKeys(this.runs) };
+    return this.keysCache.keys;
+  }
+
   private allColumns(): { key: string; label: string }[] {
-    const keys = discoverKeys(this.runs);
+    const keys = this.runKeys();
     return [
       ...BASE_COLUMNS,
       ...keys.config.map((k) => ({ key: k, label: k.slice(7) })),
@@ -220,7 +228,7 @@ export class WorkspacePage {
   }
 
   private groupKeys(): string[] {
-    const keys = discoverKeys(this.runs);
+    const keys = this.runKeys();
     return ['group', 'jobType', 'state', 'username', ...keys.config, ...keys.summary];
   }
 

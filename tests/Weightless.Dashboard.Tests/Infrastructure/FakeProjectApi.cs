@@ -24,8 +24,12 @@ public sealed class FakeProjectApi
     private readonly JsonObject[] _runs;
     private readonly Dictionary<string, JsonObject> _byId;
 
-    public FakeProjectApi(string entity, string project, int runCount)
+    private readonly int _extraMetrics;
+
+    /// <param name="extraMetrics">Additional metrics "perf/00".."perf/NN" (smooth curves) for panel-count timings.</param>
+    public FakeProjectApi(string entity, string project, int runCount, int extraMetrics = 0)
     {
+        _extraMetrics = extraMetrics;
         _entity = entity;
         _project = project;
         var created = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -95,7 +99,7 @@ public sealed class FakeProjectApi
                 ("POST", ["history", "m4"]) => (200, M4(JsonNode.Parse(request.PostData!)!.AsObject())),
                 ("GET", [var id]) when _byId.ContainsKey(id) => (200, _byId[id]),
                 ("PATCH", [var id]) when _byId.ContainsKey(id) => (200, Patch(id, JsonNode.Parse(request.PostData!)!.AsObject())),
-                ("GET", [_, "history", "keys"]) => (200, HistoryKeys()),
+                ("GET", [_, "history", "keys"]) => (200, HistoryKeys(_extraMetrics)),
                 ("GET", [_, "logs"]) => (200, Logs()),
                 ("GET", [_, "files"]) => (200, Files()),
                 ("GET", [_, "system-metrics"]) => (200, SystemMetrics()),
@@ -136,10 +140,11 @@ public sealed class FakeProjectApi
         return run;
     }
 
-    private static JsonObject HistoryKeys() => new()
+    private static JsonObject HistoryKeys(int extraMetrics) => new()
     {
         ["keys"] = new JsonArray(
-            Key("_step"), Key("_runtime"), Key("train/loss"), Key("val/acc"), Key("spike")),
+            [Key("_step"), Key("_runtime"), Key("train/loss"), Key("val/acc"), Key("spike"),
+             .. Enumerable.Range(0, extraMetrics).Select(i => (JsonNode)Key($"perf/{i:D2}"))]),
         ["lastStep"] = Steps - 1,
     };
 
