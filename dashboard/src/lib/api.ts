@@ -220,8 +220,6 @@ export const api = {
   files: (entity: string, project: string, run: string, cursor?: string) =>
     request<{ files: RunFile[]; nextCursor?: string }>('GET', `${runPath(entity, project, run)}/files?limit=500${cursor ? `&cursor=${e(cursor)}` : ''}`),
 
-  exportRunsUrl: (entity: string, project: string, filter: unknown, sort: string[]) =>
-    `${projectPath(entity, project)}/runs/export?format=csv&filter=${e(JSON.stringify(filter))}&sort=${e(sort.join(','))}`,
 };
 
 export function fromWireBucket(b: WireM4Bucket): M4Bucket {

@@ -3,7 +3,7 @@
 
 import type { AggregateBand, AggregateLine } from '../lib/aggregate';
 import { api, type Run } from '../lib/api';
-import { isEmptyFilter, toFilterJson, type FilterGroup } from '../lib/filter';
+import { isEmptyFilter, type FilterGroup } from '../lib/filter';
 import { automaticSections, loadLayout, saveLayout, type ColumnSpec, type PanelSpec, type SectionSpec, type WorkspaceLayout } from '../lib/layout';
 import { BASE_COLUMNS, discoverKeys, filterRuns, groupRuns, PALETTE, runColour, runsToCsv, sortRuns } from '../lib/runs';
 import type { SmoothingKind } from '../lib/smoothing';
@@ -443,9 +443,5 @@ export class WorkspacePage {
     this.timings.chartsMs = performance.now() - t0;
     this.timings.drawMs = this.charts.lastDrawMs;
     document.body.dataset['chartsReady'] = String(Date.now());
-  }
-
-  exportFilterJson(): unknown {
-    return toFilterJson(this.state.filter);
   }
 }
