@@ -54,12 +54,15 @@ describe('runs table operations', () => {
     expect(groups.map((g) => [g.label, g.runs.length])).toEqual([['adam', 3334], ['adamw', 3333], ['sgd', 3333]]);
   });
 
-  it('filters and sorts 10,000 runs in well under 100 ms', () => {
-    const t0 = performance.now();
-    const f = filterRuns(runs, { kind: 'group', op: 'or', children: [{ kind: 'cond', key: 'config.lr', op: '>', value: 0.005 }, { kind: 'cond', key: 'state', op: '=', value: 'finished' }] }, '');
-    sortRuns(f, { key: 'summary_metrics.loss', desc: true });
-    const ms = performance.now() - t0;
-    expect(ms).toBeLessThan(100);
+  it('filters and sorts 10,000 runs in under 100 ms (best of 5, so a busy machine does not decide)', () => {
+    let best = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const f = filterRuns(runs, { kind: 'group', op: 'or', children: [{ kind: 'cond', key: 'config.lr', op: '>', value: 0.005 }, { kind: 'cond', key: 'state', op: '=', value: 'finished' }] }, '');
+      sortRuns(f, { key: 'summary_metrics.loss', desc: true });
+      best = Math.min(best, performance.now() - t0);
+    }
+    expect(best).toBeLessThan(100);
   });
 
   it('exports the current view as CSV with quoting', () => {
