@@ -1,0 +1,141 @@
+// From M4 buckets (first/min/max/last per x bucket, exact) to screen geometry: a line through the
+// last value of each bucket and, per bucket, a vertical min–max extent at least one pixel wide, so
+// every logged extreme (a one-step spike among 1,000,000 steps included) lands on a drawn pixel.
+
+export interface M4Bucket {
+  /** Inclusive x range the bucket covers (in the chart's x units). */
+  xStart: number;
+  xEnd: number;
+  /** x of the bucket's last point: where the line passes. */
+  lastX: number;
+  first: number;
+  min: number;
+  max: number;
+  last: number;
+  count: number;
+}
+
+export interface Viewport {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  /** Plot area in pixels; (left, top) is the origin of the plot area. */
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  logX?: boolean;
+  logY?: boolean;
+}
+
+export interface M4Geometry {
+  /** Flat [x, y, x, y, ...] pixel coordinates of the line through each bucket's last value. */
+  line: Float64Array;
+  /** Flat [xLeft, xRight, yTop, yBottom, ...] pixel rectangles of each bucket's min–max extent. */
+  bands: Float64Array;
+}
+
+const LOG_FLOOR = 1e-300;
+
+function transform(v: number, log: boolean | undefined): number {
+  return log ? Math.log10(Math.max(v, LOG_FLOOR)) : v;
+}
+
+export function xToPx(x: number, vp: Viewport): number {
+  const a = transform(vp.x0, vp.logX);
+  const b = transform(vp.x1, vp.logX);
+  return vp.left + ((transform(x, vp.logX) - a) / (b - a || 1)) * vp.width;
+}
+
+export function yToPx(y: number, vp: Viewport): number {
+  const a = transform(vp.y0, vp.logY);
+  const b = transform(vp.y1, vp.logY);
+  return vp.top + vp.height - ((transform(y, vp.logY) - a) / (b - a || 1)) * vp.height;
+}
+
+export function pxToX(px: number, vp: Viewport): number {
+  const a = transform(vp.x0, vp.logX);
+  const b = transform(vp.x1, vp.logX);
+  const t = a + ((px - vp.left) / vp.width) * (b - a);
+  return vp.logX ? Math.pow(10, t) : t;
+}
+
+/** Pixel geometry for one series; buckets must be sorted by x. Buckets with no finite value are skipped (gaps). */
+export function m4Geometry(buckets: readonly M4Bucket[], vp: Viewport): M4Geometry {
+  const line = new Float64Array(buckets.length * 2);
+  const bands = new Float64Array(buckets.length * 4);
+  let li = 0;
+  let bi = 0;
+  for (const b of buckets) {
+    if (!(Number.isFinite(b.min) && Number.isFinite(b.max))) continue;
+    const left = xToPx(b.xStart, vp);
+    const right = xToPx(b.xEnd, vp);
+    // At least one pixel wide, centred on the bucket, so a single-step bucket is still painted.
+    const centre = (left + right) / 2;
+    const half = Math.max(0.5, (right - left) / 2);
+    const top = yToPx(b.max, vp);
+    const bottom = yToPx(b.min, vp);
+    bands[bi++] = centre - half;
+    bands[bi++] = centre + half;
+    bands[bi++] = top;
+    bands[bi++] = Math.max(bottom, top + 1);
+    if (Number.isFinite(b.last)) {
+      line[li++] = xToPx(b.lastX, vp);
+      line[li++] = yToPx(b.last, vp);
+    }
+  }
+  return { line: line.subarray(0, li), bands: bands.subarray(0, bi) };
+}
+
+/** y extent over all buckets (for auto-ranging), optionally only those intersecting [x0, x1]. */
+export function bucketExtent(buckets: readonly M4Bucket[], x0 = -Infinity, x1 = Infinity): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const b of buckets) {
+    if (b.xEnd < x0 || b.xStart > x1) continue;
+    if (Number.isFinite(b.min) && b.min < lo) lo = b.min;
+    if (Number.isFinite(b.max) && b.max > hi) hi = b.max;
+  }
+  return [lo, hi];
+}
+
+/**
+ * Exact M4 bucketing of raw points on the client (used when the server returns raw rows, e.g. fewer
+ * points than buckets, and by tests as the brute-force reference). Buckets split [x0, x1] evenly.
+ */
+export function bucketize(xs: ArrayLike<number>, ys: ArrayLike<number>, count: number, x0: number, x1: number): M4Bucket[] {
+  const width = (x1 - x0) / count || 1;
+  const out: (M4Bucket | undefined)[] = new Array(count);
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    const y = ys[i]!;
+    if (x < x0 || x > x1 || !Number.isFinite(y)) continue;
+    const k = Math.min(count - 1, Math.floor((x - x0) / width));
+    const b = out[k];
+    if (!b) {
+      out[k] = { xStart: x0 + k * width, xEnd: x0 + (k + 1) * width, lastX: x, first: y, min: y, max: y, last: y, count: 1 };
+    } else {
+      if (y < b.min) b.min = y;
+      if (y > b.max) b.max = y;
+      if (x >= b.lastX) {
+        b.last = y;
+        b.lastX = x;
+      }
+      b.count++;
+    }
+  }
+  return out.filter((b): b is M4Bucket => b !== undefined);
+}
+
+/** Nice tick values for an axis range (1, 2, 5 × 10^k steps). */
+export function niceTicks(lo: number, hi: number, approx: number): number[] {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi <= lo) return [lo];
+  const raw = (hi - lo) / Math.max(1, approx);
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const norm = raw / mag;
+  const step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+  const ticks: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return ticks;
+}

@@ -1,0 +1,447 @@
+// A project's workspace: the runs table (filter, sort, group, columns, eye toggles, colours, CSV)
+// above the chart sections. All view state comes from the URL (see lib/urlstate.ts).
+
+import type { AggregateBand, AggregateLine } from '../lib/aggregate';
+import { api, type Run } from '../lib/api';
+import { isEmptyFilter, type FilterGroup } from '../lib/filter';
+import { automaticSections, loadLayout, saveLayout, type ColumnSpec, type PanelSpec, type SectionSpec, type WorkspaceLayout } from '../lib/layout';
+import { BASE_COLUMNS, discoverKeys, filterRuns, groupRuns, PALETTE, runColour, runsToCsv, sortRuns } from '../lib/runs';
+import type { SmoothingKind } from '../lib/smoothing';
+import type { ViewState } from '../lib/urlstate';
+import { ChartsArea, type ChartGroup } from './charts';
+import { append, download, h } from './dom';
+import { filterBuilder } from './filterbuilder';
+import { RunsTable, type TableColumn, type TableRow } from './runstable';
+
+export interface WorkspaceHost {
+  /** Replace the view state (pushes a history entry unless replace). */
+  setState(patch: Partial<ViewState>, replace?: boolean): void;
+  openRun(runId: string): void;
+}
+
+const X_AXES: { key: string; label: string }[] = [
+  { key: '_step', label: 'Step' },
+  { key: '_runtime', label: 'Relative time' },
+  { key: '_timestamp', label: 'Wall time' },
+];
+
+export class WorkspacePage {
+  readonly element: HTMLElement;
+  private runs: Run[] = [];
+  private view: Run[] = [];
+  private state!: ViewState;
+  private layout: WorkspaceLayout;
+  private readonly table: RunsTable;
+  private readonly charts: ChartsArea;
+  private readonly status = h('span.status', { role: 'status' });
+  private readonly toolbar = h('div.toolbar');
+  private readonly chartBar = h('div.toolbar.chart-bar');
+  private readonly popover = h('div.popover-host');
+  private collapsedGroups = new Set<string>();
+  private historyKeys = new Map<string, string[]>();
+  private metricKeys: string[] = [];
+  private aggregate: { line: AggregateLine; band: AggregateBand } = { line: 'mean', band: 'minmax' };
+  private chartKey = '';
+  /** Timings of the last table and chart updates, for the performance figures. */
+  readonly timings = { filterSortMs: 0, tableMs: 0, chartsMs: 0, drawMs: 0, runsLoadMs: 0 };
+
+  constructor(
+    private readonly entity: string,
+    private readonly project: string,
+    private readonly host: WorkspaceHost,
+  ) {
+    this.layout = loadLayout(entity, project);
+    this.table = new RunsTable({
+      onSort: (key) => {
+        const cur = this.state.sort;
+        this.host.setState({ sort: cur?.key === key ? (cur.desc ? null : { key, desc: true }) : { key, desc: false } });
+      },
+      onToggleVisible: (id) => {
+        const hidden = new Set(this.state.hidden);
+        if (hidden.has(id)) hidden.delete(id);
+        else hidden.add(id);
+        this.host.setState({ hidden: [...hidden] });
+      },
+      onOpenRun: (id) => this.host.openRun(id),
+      onToggleGroup: (key) => {
+        if (this.collapsedGroups.has(key)) this.collapsedGroups.delete(key);
+        else this.collapsedGroups.add(key);
+        this.refreshTable();
+      },
+      onColour: (id, colour) => {
+        this.layout.colours[id] = colour;
+        this.persist();
+        this.refreshTable();
+        this.refreshCharts(true);
+      },
+    });
+    this.charts = new ChartsArea({
+      onZoom: (range) => this.host.setState({ zoom: range }),
+      onEditPanel: (section, panel) => this.editPanel(section, panel),
+      onRemovePanel: (section, panel) => this.removePanel(section, panel),
+      onToggleSection: (name) => {
+        const sections = this.materialisedSections();
+        const s = sections.find((x) => x.name === name);
+        if (s) s.collapsed = !s.collapsed;
+        this.layout.sections = sections;
+        this.persist();
+        this.refreshCharts(true);
+      },
+    });
+    this.element = h(
+      'div.workspace',
+      null,
+      h('h1.page-title', null, h('a', { href: `/${encodeURIComponent(entity)}`, 'data-nav': '' }, entity), ' / ', project),
+      this.toolbar,
+      this.popover,
+      this.table.element,
+      this.chartBar,
+      h('p.note', null, 'Panel layout and column choices are saved in this browser (localStorage) until the API offers a layout endpoint.'),
+      this.charts.element,
+    );
+  }
+
+  async load(state: ViewState): Promise<void> {
+    this.state = state;
+    this.status.textContent = 'Loading runs…';
+    this.renderToolbar();
+    const t0 = performance.now();
+    try {
+      this.runs = await api.allRuns(this.entity, this.project, (loaded, total) => (this.status.textContent = `Loading runs… ${loaded} / ${total}`));
+    } catch (e) {
+      this.status.textContent = `Could not load runs: ${(e as Error).message}`;
+      return;
+    }
+    this.timings.runsLoadMs = performance.now() - t0;
+    this.apply(state);
+  }
+
+  /** New view state from the URL (navigation, back/forward). */
+  apply(state: ViewState): void {
+    const chartsChanged =
+      !this.chartKey ||
+      state.xAxis !== this.state.xAxis ||
+      JSON.stringify(state.zoom) !== JSON.stringify(this.state.zoom);
+    this.state = state;
+    this.refreshTable();
+    this.renderToolbar();
+    this.renderChartBar();
+    this.refreshCharts(chartsChanged);
+  }
+
+  private persist(): void {
+    saveLayout(this.entity, this.project, this.layout);
+  }
+
+  private colour(id: string): string {
+    return runColour(id, this.layout.colours);
+  }
+
+  private keysCache: { runs: Run[]; keys: { config: string[]; summary: string[] } } | null = null;
+
+  /** Config/summary keys of the loaded runs, computed once per load (the table re-renders often). */
+  private runKeys(): { config: string[]; summary: string[] } {
+    if (this.keysCache?.runs !== this.runs) this.keysCache = { runs: this.runs, keys: discoverKeys(this.runs) };
+    return this.keysCache.keys;
+  }
+
+  private allColumns(): { key: string; label: string }[] {
+    const keys = this.runKeys();
+    return [
+      ...BASE_COLUMNS,
+      ...keys.config.map((k) => ({ key: k, label: k.slice(7) })),
+      ...keys.summary.map((k) => ({ key: k, label: k.slice(16) })),
+    ];
+  }
+
+  private columns(): TableColumn[] {
+    const all = new Map(this.allColumns().map((c) => [c.key, c.label]));
+    let specs: ColumnSpec[] = this.layout.columns ?? [
+      { key: 'displayName', pinned: true },
+      ...BASE_COLUMNS.slice(1).map((c) => ({ key: c.key })),
+      ...[...all.keys()].filter((k) => k.startsWith('config.')).slice(0, 6).map((key) => ({ key })),
+      ...[...all.keys()].filter((k) => k.startsWith('summary_metrics.')).slice(0, 6).map((key) => ({ key })),
+    ];
+    specs = [...specs.filter((s) => s.pinned), ...specs.filter((s) => !s.pinned)];
+    return specs.map((s) => ({ key: s.key, label: all.get(s.key) ?? s.key, pinned: !!s.pinned, width: s.key === 'displayName' ? 200 : s.key === 'tags' || s.key === 'createdAt' ? 170 : 120 }));
+  }
+
+  /** Filter, sort and group the loaded runs; re-render the table. */
+  private refreshTable(): void {
+    const t0 = performance.now();
+    const filtered = filterRuns(this.runs, this.state.filter, this.state.search);
+    this.view = sortRuns(filtered, this.state.sort);
+    this.timings.filterSortMs = performance.now() - t0;
+    const rows: TableRow[] = [];
+    if (this.state.groupBy) {
+      for (const g of groupRuns(this.view, this.state.groupBy)) {
+        const collapsed = this.collapsedGroups.has(g.key);
+        rows.push({ kind: 'group', group: g, collapsed });
+        if (!collapsed) for (const run of g.runs) rows.push({ kind: 'run', run });
+      }
+    } else {
+      for (const run of this.view) rows.push({ kind: 'run', run });
+    }
+    const shown = new Set(this.chartRuns().map((r) => r.id));
+    this.table.setData(rows, this.columns(), shown, (id) => this.colour(id), this.state.sort);
+    this.timings.tableMs = performance.now() - t0;
+    const hiddenCount = this.view.filter((r) => this.state.hidden.includes(r.id)).length;
+    this.status.textContent = `${this.view.length} of ${this.runs.length} runs · ${shown.size} visualized${this.view.length - hiddenCount > shown.size ? ` (charts show the first ${this.state.firstN})` : ''}`;
+  }
+
+  /** Runs the charts show: table order, not hidden, first N. */
+  private chartRuns(): Run[] {
+    const hidden = new Set(this.state.hidden);
+    const out: Run[] = [];
+    for (const run of this.view) {
+      if (hidden.has(run.id)) continue;
+      out.push(run);
+      if (out.length >= this.state.firstN) break;
+    }
+    return out;
+  }
+
+  private renderToolbar(): void {
+    const search = h('input.search', { type: 'search', placeholder: 'Search run names (regex)', value: this.state?.search ?? '', 'aria-label': 'Search runs' });
+    let timer = 0;
+    search.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = window.setTimeout(() => this.host.setState({ search: search.value }, true), 200);
+    });
+    const filterCount = this.state && !isEmptyFilter(this.state.filter) ? ` (${this.state.filter.children.length})` : '';
+    const groupSelect = h('select.group-by', { 'aria-label': 'Group by' }, h('option', { value: '' }, 'No grouping'), ...this.groupKeys().map((k) => h('option', { value: k }, k)));
+    groupSelect.value = this.state?.groupBy ?? '';
+    groupSelect.addEventListener('change', () => this.host.setState({ groupBy: groupSelect.value || null }));
+    const firstN = h('input.first-n', { type: 'number', min: '1', max: '100', value: String(this.state?.firstN ?? 10), 'aria-label': 'Charts show the first N runs', title: 'Charts show the first N runs' });
+    firstN.addEventListener('change', () => {
+      const n = Math.max(1, Math.min(100, Math.floor(Number(firstN.value) || 10)));
+      this.host.setState({ firstN: n });
+    });
+    this.toolbar.replaceChildren(
+      search,
+      h('button.filter-button', { 'aria-haspopup': 'dialog', on: { click: () => this.openFilter() } }, 'Filter' + filterCount),
+      groupSelect,
+      h('button', { on: { click: () => this.openColumns() } }, 'Columns'),
+      h('label', null, 'Show first ', firstN),
+      h('button', { on: { click: () => this.exportCsv() } }, 'Export CSV'),
+      this.status,
+    );
+  }
+
+  private groupKeys(): string[] {
+    const keys = this.runKeys();
+    return ['group', 'jobType', 'state', 'username', ...keys.config, ...keys.summary];
+  }
+
+  private openFilter(): void {
+    const keys = ['state', 'displayName', 'tags', 'group', 'jobType', 'username', 'createdAt', ...this.groupKeys().slice(4)];
+    this.popover.replaceChildren(
+      filterBuilder(
+        this.state.filter,
+        keys,
+        (f: FilterGroup) => {
+          this.popover.replaceChildren();
+          this.host.setState({ filter: f });
+        },
+        () => this.popover.replaceChildren(),
+      ),
+    );
+    this.popover.querySelector<HTMLElement>('input, select, button')?.focus();
+  }
+
+  private openColumns(): void {
+    const current = this.columns().map((c) => ({ key: c.key, pinned: c.pinned }));
+    const shownKeys = new Set(current.map((c) => c.key));
+    const all = this.allColumns();
+    const order = [...current.map((c) => c.key), ...all.map((c) => c.key).filter((k) => !shownKeys.has(k))];
+    const labels = new Map(all.map((c) => [c.key, c.label]));
+    const pinned = new Set(current.filter((c) => c.pinned).map((c) => c.key));
+    const list = h('ol.column-list');
+    const draw = () => {
+      list.replaceChildren(
+        ...order.map((key, i) => {
+          const show = h('input', { type: 'checkbox', checked: shownKeys.has(key), 'aria-label': `Show ${key}` });
+          show.addEventListener('change', () => (show.checked ? shownKeys.add(key) : shownKeys.delete(key)));
+          const pin = h('input', { type: 'checkbox', checked: pinned.has(key), 'aria-label': `Pin ${key}` });
+          pin.addEventListener('change', () => (pin.checked ? pinned.add(key) : pinned.delete(key)));
+          const move = (d: number) => {
+            const j = i + d;
+            if (j < 0 || j >= order.length) return;
+            [order[i], order[j]] = [order[j]!, order[i]!];
+            draw();
+          };
+          return h('li', null, show, h('span.col-name', null, labels.get(key) ?? key), h('label.pin', null, pin, 'pin'), h('button.icon', { 'aria-label': `Move ${key} up`, on: { click: () => move(-1) } }, '↑'), h('button.icon', { 'aria-label': `Move ${key} down`, on: { click: () => move(1) } }, '↓'));
+        }),
+      );
+    };
+    draw();
+    this.popover.replaceChildren(
+      h(
+        'div.popover.columns-dialog',
+        { role: 'dialog', 'aria-label': 'Columns' },
+        h('h3', null, 'Columns'),
+        list,
+        h(
+          'div.fb-footer',
+          null,
+          h('button.primary', {
+            on: {
+              click: () => {
+                this.layout.columns = order.filter((k) => shownKeys.has(k)).map((key) => (pinned.has(key) ? { key, pinned: true } : { key }));
+                this.persist();
+                this.popover.replaceChildren();
+                this.refreshTable();
+              },
+            },
+          }, 'Apply'),
+          h('button', { on: { click: () => this.popover.replaceChildren() } }, 'Close'),
+        ),
+      ),
+    );
+  }
+
+  private exportCsv(): void {
+    const cols = this.columns().map((c) => ({ key: c.key, label: c.label }));
+    download(`${this.project}-runs.csv`, runsToCsv(this.view, cols), 'text/csv');
+  }
+
+  private renderChartBar(): void {
+    const numericKeys = this.metricKeys.filter((k) => !k.startsWith('_'));
+    const xSelect = h('select.x-axis', { 'aria-label': 'X axis' }, ...X_AXES.map((x) => h('option', { value: x.key }, x.label)), ...numericKeys.map((k) => h('option', { value: k }, k)));
+    xSelect.value = this.state.xAxis;
+    xSelect.addEventListener('change', () => this.host.setState({ xAxis: xSelect.value, zoom: null }));
+    const kinds: [SmoothingKind, string][] = [['none', 'No smoothing'], ['ema', 'EMA'], ['running', 'Running average'], ['gaussian', 'Gaussian'], ['tb-ema', 'EMA (TensorBoard)']];
+    const kind = h('select.smoothing', { 'aria-label': 'Smoothing' }, ...kinds.map(([k, l]) => h('option', { value: k }, l)));
+    kind.value = this.state.smoothing.kind;
+    const param = h('input.smoothing-param', { type: 'number', step: 'any', min: '0', value: String(this.state.smoothing.param), 'aria-label': 'Smoothing parameter', title: 'EMA: 0–1; running average: window N; gaussian: std (x units)' });
+    const setSmoothing = () => this.host.setState({ smoothing: { kind: kind.value as SmoothingKind, param: Number(param.value) || 0 } }, true);
+    kind.addEventListener('change', () => {
+      if (kind.value === 'ema' && !(Number(param.value) > 0)) param.value = '0.6';
+      if (kind.value === 'running' && !(Number(param.value) >= 1)) param.value = '10';
+      setSmoothing();
+    });
+    param.addEventListener('change', setSmoothing);
+    const logY = h('input', { type: 'checkbox', checked: this.state.logY, 'aria-label': 'Log scale y' });
+    logY.addEventListener('change', () => this.host.setState({ logY: logY.checked }, true));
+    const aggLine = h('select.agg-line', { 'aria-label': 'Group line' }, ...(['mean', 'median', 'min', 'max'] as const).map((a) => h('option', { value: a }, a)));
+    aggLine.value = this.aggregate.line;
+    const aggBand = h('select.agg-band', { 'aria-label': 'Group band' }, h('option', { value: 'minmax' }, 'min–max band'), h('option', { value: 'stderr' }, 'std. error band'), h('option', { value: 'none' }, 'no band'));
+    aggBand.value = this.aggregate.band;
+    const setAgg = () => {
+      this.aggregate = { line: aggLine.value as AggregateLine, band: aggBand.value as AggregateBand };
+      this.refreshCharts(true);
+    };
+    aggLine.addEventListener('change', setAgg);
+    aggBand.addEventListener('change', setAgg);
+    this.chartBar.replaceChildren();
+    append(this.chartBar, [
+      h('label', null, 'X axis ', xSelect),
+      kind,
+      param,
+      h('label', null, logY, ' log y'),
+      this.state.groupBy ? h('span.agg', null, 'Groups: ', aggLine, aggBand) : null,
+      this.state.zoom ? h('button.reset-zoom', { on: { click: () => this.host.setState({ zoom: null }) } }, `Reset zoom (${this.state.zoom.map((v) => Math.round(v)).join('–')})`) : null,
+      h('button.add-panel', { on: { click: () => this.editPanel(null, null) } }, '+ Add panel'),
+      this.layout.sections ? h('button', { on: { click: () => ((this.layout.sections = null), this.persist(), this.refreshCharts(true)) } }, 'Reset to automatic') : null,
+    ]);
+  }
+
+  private materialisedSections(): SectionSpec[] {
+    return structuredClone(this.layout.sections ?? automaticSections(this.metricKeys.filter((k) => !k.startsWith('_'))));
+  }
+
+  private editPanel(sectionName: string | null, panel: PanelSpec | null): void {
+    const title = h('input.panel-title-input', { value: panel?.title ?? '', 'aria-label': 'Title' });
+    const metrics = h('input.panel-metrics-input', { value: panel?.metrics.join(', ') ?? '', list: 'metric-keys', 'aria-label': 'Metrics (comma-separated)' });
+    const section = h('input', { value: sectionName ?? 'Custom', 'aria-label': 'Section' });
+    const logY = h('input', { type: 'checkbox', checked: panel?.logY ?? false, 'aria-label': 'Log y' });
+    const save = () => {
+      const ms = metrics.value.split(',').map((m) => m.trim()).filter((m) => m !== '');
+      if (!ms.length) return;
+      const sections = this.materialisedSections();
+      for (const s of sections) s.panels = s.panels.filter((p) => p.id !== panel?.id);
+      const spec: PanelSpec = { id: panel?.id.startsWith('auto:') === false ? panel.id : 'p' + Date.now().toString(36), title: title.value.trim() || ms.join(', '), metrics: ms, logY: logY.checked };
+      let target = sections.find((s) => s.name === section.value.trim());
+      if (!target) sections.push((target = { name: section.value.trim() || 'Custom', panels: [] }));
+      target.panels.push(spec);
+      this.layout.sections = sections.filter((s) => s.panels.length > 0);
+      this.persist();
+      this.popover.replaceChildren();
+      this.refreshCharts(true);
+    };
+    this.popover.replaceChildren(
+      h(
+        'div.popover.panel-editor',
+        { role: 'dialog', 'aria-label': panel ? 'Edit panel' : 'Add panel' },
+        h('datalist', { id: 'metric-keys' }, ...this.metricKeys.map((k) => h('option', { value: k }))),
+        h('h3', null, panel ? 'Edit panel' : 'Add panel'),
+        h('label', null, 'Title ', title),
+        h('label', null, 'Metrics ', metrics),
+        h('label', null, 'Section ', section),
+        h('label', null, logY, ' log y'),
+        h('div.fb-footer', null, h('button.primary.panel-save', { on: { click: save } }, 'Save'), h('button', { on: { click: () => this.popover.replaceChildren() } }, 'Cancel')),
+      ),
+    );
+    title.focus();
+  }
+
+  private removePanel(sectionName: string, panel: PanelSpec): void {
+    const sections = this.materialisedSections();
+    for (const s of sections) if (s.name === sectionName) s.panels = s.panels.filter((p) => p.id !== panel.id);
+    this.layout.sections = sections.filter((s) => s.panels.length > 0);
+    this.persist();
+    this.refreshCharts(true);
+  }
+
+  private async loadKeys(runs: Run[]): Promise<void> {
+    const missing = runs.filter((r) => !this.historyKeys.has(r.id));
+    await Promise.all(
+      missing.map(async (r) => {
+        try {
+          const keys = await api.historyKeys(this.entity, this.project, r.id);
+          this.historyKeys.set(r.id, keys.filter((k) => (k.types['number'] ?? 0) > 0).map((k) => k.key));
+        } catch {
+          this.historyKeys.set(r.id, []);
+        }
+      }),
+    );
+    const all = new Set<string>();
+    for (const r of runs) for (const k of this.historyKeys.get(r.id) ?? []) all.add(k);
+    this.metricKeys = [...all].sort();
+  }
+
+  /** Re-request buckets when the runs, x axis, zoom or panels changed; otherwise only re-style. */
+  private async refreshCharts(force: boolean): Promise<void> {
+    const runs = this.chartRuns();
+    await this.loadKeys(runs);
+    const t0 = performance.now();
+    const groups: ChartGroup[] | null = this.state.groupBy
+      ? groupRuns(runs, this.state.groupBy).map((g, i) => ({ key: g.key, label: g.label, colour: PALETTE[i % PALETTE.length]!, runIds: g.runs.map((r) => r.id) }))
+      : null;
+    const input = {
+      entity: this.entity,
+      project: this.project,
+      runs: runs.map((r) => ({ id: r.id, label: r.displayName ?? r.id, colour: this.colour(r.id) })),
+      groups,
+      aggregate: this.aggregate,
+      sections: this.layout.sections ?? automaticSections(this.metricKeys.filter((k) => !k.startsWith('_'))),
+      xAxis: this.state.xAxis,
+      zoom: this.state.zoom,
+      smoothing: this.state.smoothing,
+      logY: this.state.logY,
+    };
+    const key = JSON.stringify([input.runs.map((r) => r.id), groups?.map((g) => g.runIds), input.sections, input.xAxis, input.zoom, this.aggregate]);
+    this.renderChartBar();
+    if (!force && key === this.chartKey) {
+      this.charts.restyle(input);
+      this.timings.chartsMs = performance.now() - t0;
+      this.timings.drawMs = this.charts.lastDrawMs;
+      return;
+    }
+    this.chartKey = key;
+    await this.charts.update(input);
+    this.timings.chartsMs = performance.now() - t0;
+    this.timings.drawMs = this.charts.lastDrawMs;
+    document.body.dataset['chartsReady'] = String(Date.now());
+  }
+}

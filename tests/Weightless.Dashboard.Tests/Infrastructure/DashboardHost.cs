@@ -1,0 +1,106 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Weightless.Tests.Infrastructure;
+
+namespace Weightless.Dashboard.Tests.Infrastructure;
+
+/// <summary>
+/// The dev host on a real loopback port (Kestrel, so a browser can reach it) over the shared
+/// Azurite, plus one headless Debian Chromium driven by Playwright. Never downloads a browser.
+/// </summary>
+public sealed class DashboardHost : IAsyncLifetime
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private static readonly string[] ChromiumArgs =
+    [
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ];
+
+    private WeightlessFactory? _factory;
+    private IPlaywright? _playwright;
+
+    public string BaseUrl { get; private set; } = "";
+
+    public string AdminKey => _factory!.AdminKey;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    /// <summary>Where screenshots go: TestResults/dashboard under the repository root (test.sh collects TestResults/).</summary>
+    public static string ArtifactDirectory
+    {
+        get
+        {
+            var dir = Path.Combine(AzuriteFixture.RepositoryRoot(), "TestResults", "dashboard");
+            Directory.CreateDirectory(dir);
+            return dir;
+        }
+    }
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(Path.Combine(AppContext.BaseDirectory, "wwwroot", "index.html")))
+        {
+            throw new InvalidOperationException("The dashboard build is missing from the test output: run `(cd dashboard && npm ci && npm run build)` before `dotnet build` (scripts/dashboard.sh build_dashboard).");
+        }
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (scripts/dashboard.sh install_chromium).");
+        }
+        _factory = new WeightlessFactory();
+        _factory.UseKestrel(AzuriteFixture.FreePort());
+        _factory.StartServer();
+        var addresses = _factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        BaseUrl = addresses.First().Replace("localhost", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
+        Http = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ChromiumArgs,
+        });
+    }
+
+    /// <summary>A fresh browser context (own storage) at 1400×1000, device scale 1 so canvas pixels map 1:1.</summary>
+    public async Task<IPage> NewPageAsync(bool signedIn, ColorScheme colorScheme = ColorScheme.Light)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = BaseUrl,
+            ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
+            DeviceScaleFactor = 1,
+            ColorScheme = colorScheme,
+        });
+        if (signedIn)
+        {
+            await context.AddInitScriptAsync($"sessionStorage.setItem('weightless.apiKey', '{AdminKey}');");
+        }
+        return await context.NewPageAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.CloseAsync();
+        }
+        _playwright?.Dispose();
+        Http?.Dispose();
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class DashboardCollection : ICollectionFixture<DashboardHost>
+{
+    public const string Name = "dashboard";
+}
