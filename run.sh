@@ -16,8 +16,11 @@ if [ -n "${WEIGHTLESS_ADMIN_KEY:-}" ] && ! [[ "$WEIGHTLESS_ADMIN_KEY" =~ ^[A-Za-
   log "WEIGHTLESS_ADMIN_KEY must be at least 40 characters of A-Z, a-z, 0-9 and _."; exit 2
 fi
 
+source "$ROOT/scripts/dashboard.sh"
+
 require_tools
 install_npm_packages
+build_dashboard
 log "Building the dev host..."
 dotnet build "$ROOT/functions/devhost/Weightless.DevHost.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null \
   || dotnet build "$ROOT/functions/devhost/Weightless.DevHost.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly

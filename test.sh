@@ -4,8 +4,13 @@
 set -euo pipefail
 source "$(dirname "$0")/scripts/common.sh"
 
+source "$ROOT/scripts/dashboard.sh"
+
 require_tools
 install_npm_packages
+install_chromium
+# The query app ships dashboard/dist as its wwwroot, so the dashboard is built before the solution.
+build_dashboard
 
 RESULTS="$ROOT/TestResults"
 rm -rf "$RESULTS"; mkdir -p "$RESULTS"
@@ -26,6 +31,9 @@ dotnet build "$ROOT/Serverless.sln" -c Release -nologo -clp:ErrorsOnly -v quiet
 
 log "Running the tests..."
 set +e
+log "Dashboard unit tests (Vitest)..."
+test_dashboard_unit "$RESULTS/vitest.json"
+vitest_status=$?
 dotnet test "$ROOT/Serverless.sln" -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$RESULTS"
 status=$?
@@ -43,9 +51,17 @@ for path in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
     p += int(counters.get("passed", 0))
     f += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
     s += int(counters.get("notExecuted", 0))
+import json, os
+vitest = os.path.join(sys.argv[1], "vitest.json")
+if os.path.exists(vitest):
+    report = json.load(open(vitest))
+    p += report.get("numPassedTests", 0)
+    f += report.get("numFailedTests", 0)
+    s += report.get("numPendingTests", 0) + report.get("numTodoTests", 0)
 print(p, f, s)
 PY
 )
+if [ "$vitest_status" -ne 0 ] && [ "$status" -eq 0 ]; then status=$vitest_status; fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 line="$passed passed, $failed failed"
 if [ "$skipped" -gt 0 ]; then line="$line, $skipped skipped"; fi

@@ -17,9 +17,14 @@ build_dashboard() {
   (cd "$DASHBOARD_DIR" && npm run build --silent >/dev/null) || (cd "$DASHBOARD_DIR" && npm run build)
 }
 
-# The dashboard's own unit tests (Vitest); prints Vitest's summary.
+# The dashboard's own unit tests (Vitest); prints Vitest's summary and, given a path, writes its
+# JSON report there so test.sh can count the results with the .NET ones.
 test_dashboard_unit() {
-  (cd "$DASHBOARD_DIR" && npm test --silent)
+  if [ -n "${1:-}" ]; then
+    (cd "$DASHBOARD_DIR" && npx vitest run --reporter=default --reporter=json --outputFile="$1")
+  else
+    (cd "$DASHBOARD_DIR" && npm test --silent)
+  fi
 }
 
 # Debian's chromium for the browser tests (tests/Weightless.Dashboard.Tests drive /usr/bin/chromium
