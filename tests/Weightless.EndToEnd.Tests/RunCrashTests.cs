@@ -24,7 +24,8 @@ public sealed class RunCrashTests
     public async Task ARunWhoseClientVanishedIsMarkedCrashedAndOthersAreNot()
     {
         var crashAfter = CrashAfter.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
-        await using var host = await DevHostProcess.StartAsync(new Dictionary<string, string> { ["Runs__CrashAfter"] = crashAfter });
+        // The host's own once-a-minute DetectCrashedRuns timer would race the sweep below, so it is off here.
+        await using var host = await DevHostProcess.StartAsync(new Dictionary<string, string> { ["Runs__CrashAfter"] = crashAfter, ["DevHost__RunTimers"] = "false" });
         var user = await host.CreateUniqueUserAsync("crash");
         using var client = new WandbWireClient(host, user);
         const string historyPost = """{"files": {"wandb-history.jsonl": {"offset": 0, "content": ["{\"loss\": 1, \"_step\": 0}"]}}}""";
