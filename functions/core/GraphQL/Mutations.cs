@@ -145,7 +145,17 @@ internal sealed class MutationType : ObjectGraphType
             Tags = input.TryGetValue("tags", out var tags) && tags is IEnumerable<object?> list ? list.Select(t => t?.ToString() ?? "").ToList() : null,
             SummaryMetrics = Text(input, "summaryMetrics"),
         };
-        var result = await context.Service<RunService>().UpsertAsync(context.Principal(), command, context.CancellationToken).ConfigureAwait(false);
+        var user = context.UserContext as GraphUserContext;
+        UpsertRunResult result;
+        try
+        {
+            result = await context.Service<RunService>().UpsertAsync(context.Principal(), command, context.CancellationToken, user?.ResponseHeaders).ConfigureAwait(false);
+        }
+        catch (RateLimitedException limited) when (user is not null)
+        {
+            user.RateLimited = limited;
+            throw;
+        }
         return new UpsertBucketPayload(result.Run, result.Inserted);
     }
 

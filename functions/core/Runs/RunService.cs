@@ -59,7 +59,7 @@ internal sealed record RunStreamUpdate
 /// (Member to write, Viewer to read). Writes are read-modify-write with ETags, because summary
 /// updates race with file_stream.
 /// </summary>
-internal sealed partial class RunService(StorageAccount storage, TenancyService tenancy, TimeProvider clock, IOptions<RunsOptions> options)
+internal sealed partial class RunService(StorageAccount storage, TenancyService tenancy, TimeProvider clock, IOptions<RunsOptions> options, ProjectRateLimiter rateLimiter)
 {
     public const string ProjectsTable = "projects";
     public const string RunsTable = "runs";
@@ -140,8 +140,10 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
     /// <summary>
     /// <c>upsertBucket</c>: creates the run (and its project) or updates it, found by storage id or
     /// by entity/project/name. Config is normalised to W&amp;B's wrapped form; summary replaces.
+    /// Creating a run takes a token from the project's rate limit; the <c>RateLimit-*</c> headers go
+    /// to <paramref name="rateLimitHeaders"/> when given.
     /// </summary>
-    public async Task<UpsertRunResult> UpsertAsync(Principal principal, UpsertRunCommand command, CancellationToken cancellationToken)
+    public async Task<UpsertRunResult> UpsertAsync(Principal principal, UpsertRunCommand command, CancellationToken cancellationToken, Microsoft.AspNetCore.Http.IHeaderDictionary? rateLimitHeaders = null)
     {
         RunKey key;
         var byId = !string.IsNullOrWhiteSpace(command.Id);
@@ -189,6 +191,10 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
             if (existing is null && byId)
             {
                 throw new NotFoundException($"Run '{key.RunId}' not found.");
+            }
+            if (existing is null && attempt == 0)
+            {
+                rateLimiter.Require(RateLimitedOperation.RunCreation, key.Entity, key.Project, rateLimitHeaders);
             }
             var now = clock.GetUtcNow();
             var row = existing ?? NewRow(key, principal.UserName, now);

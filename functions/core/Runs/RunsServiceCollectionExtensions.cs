@@ -9,6 +9,8 @@ internal static class RunsServiceCollectionExtensions
     public static IServiceCollection AddWeightlessRuns(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<RunsOptions>().Bind(configuration.GetSection(RunsOptions.Section));
+        services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section));
+        services.AddSingleton<ProjectRateLimiter>();
         services.AddSingleton<RunService>();
         services.AddSingleton<RunFileService>();
         services.AddSingleton<FileStreamHandler>();
