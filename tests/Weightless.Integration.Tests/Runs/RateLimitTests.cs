@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 
 namespace Weightless.Integration.Tests.Runs;
 
-/// <summary>Per-project rate limits on file_stream and run creation (seed §1.8), switched on with tiny limits.</summary>
+/// <summary>Per-project rate limits on file_stream and run creation (seed §1.8), switched on with limits so tiny (one token per 100 s) that a slow machine cannot refill a bucket mid-test.</summary>
 public sealed class RateLimitTests : IAsyncLifetime
 {
     private readonly WandbTestHost _host = new();
@@ -14,8 +14,8 @@ public sealed class RateLimitTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         _host.Settings["RateLimits:Enabled"] = "true";
-        _host.Settings["RateLimits:FileStreamPerProjectPerSecond"] = "0.5";
-        _host.Settings["RateLimits:RunCreationsPerProjectPerSecond"] = "0.5";
+        _host.Settings["RateLimits:FileStreamPerProjectPerSecond"] = "0.01";
+        _host.Settings["RateLimits:RunCreationsPerProjectPerSecond"] = "0.01";
         return _host.InitializeAsync();
     }
 
