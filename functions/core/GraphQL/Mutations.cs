@@ -107,6 +107,49 @@ internal sealed class StopRunPayloadType : ObjectGraphType<RunRow>
     }
 }
 
+internal sealed class DeleteRunInputType : InputObjectGraphType
+{
+    public DeleteRunInputType()
+    {
+        Name = "DeleteRunInput";
+        Field<NonNullGraphType<IdGraphType>>("id");
+        Field<BooleanGraphType>("deleteArtifacts");
+        Field<StringGraphType>("clientMutationId");
+    }
+}
+
+internal sealed class DeleteRunPayloadType : ObjectGraphType<RunRow>
+{
+    public DeleteRunPayloadType()
+    {
+        Name = "DeleteRunPayload";
+        Field<BooleanGraphType>("success").Resolve(_ => true);
+        Field<StringGraphType>("clientMutationId").Resolve(_ => null);
+    }
+}
+
+internal sealed class UpdateRunStateInputType : InputObjectGraphType
+{
+    public UpdateRunStateInputType()
+    {
+        Name = "UpdateRunStateInput";
+        Field<NonNullGraphType<IdGraphType>>("id");
+        Field<NonNullGraphType<StringGraphType>>("state");
+        Field<StringGraphType>("clientMutationId");
+    }
+}
+
+internal sealed class UpdateRunStatePayloadType : ObjectGraphType<RunRow>
+{
+    public UpdateRunStatePayloadType()
+    {
+        Name = "UpdateRunStatePayload";
+        Field<BooleanGraphType>("success").Resolve(_ => true);
+        Field<RunType>("run").Resolve(c => c.Source);
+        Field<StringGraphType>("clientMutationId").Resolve(_ => null);
+    }
+}
+
 internal sealed class MutationType : ObjectGraphType
 {
     public MutationType()
@@ -118,6 +161,16 @@ internal sealed class MutationType : ObjectGraphType
         {
             var input = c.GetArgument<Dictionary<string, object?>>("input");
             return await c.Service<RunService>().RequestStopAsync(c.Principal(), Text(input, "id") ?? "", c.CancellationToken).ConfigureAwait(false);
+        });
+        Field<DeleteRunPayloadType>("deleteRun").Argument<NonNullGraphType<DeleteRunInputType>>("input").ResolveAsync(async c =>
+        {
+            var input = c.GetArgument<Dictionary<string, object?>>("input");
+            return await c.Service<RunService>().DeleteAsync(c.Principal(), Text(input, "id") ?? "", c.CancellationToken).ConfigureAwait(false);
+        });
+        Field<UpdateRunStatePayloadType>("updateRunState").Argument<NonNullGraphType<UpdateRunStateInputType>>("input").ResolveAsync(async c =>
+        {
+            var input = c.GetArgument<Dictionary<string, object?>>("input");
+            return await c.Service<RunService>().UpdateStateAsync(c.Principal(), Text(input, "id") ?? "", Text(input, "state"), c.CancellationToken).ConfigureAwait(false);
         });
     }
 

@@ -68,6 +68,12 @@ internal sealed class RunRow : ITableEntity
     public string? ForkedFrom { get; set; }
     public string? ResumedFrom { get; set; }
 
+    /// <summary>
+    /// Set by <c>deleteRun</c>: the run is gone from every read, its row, history and files are
+    /// kept (soft delete), and its id cannot be reused.
+    /// </summary>
+    public DateTimeOffset? DeletedAt { get; set; }
+
     [IgnoreDataMember]
     public RunKey Key => new(Entity, Project, RunId);
 }
