@@ -150,6 +150,31 @@ internal sealed class UpdateRunStatePayloadType : ObjectGraphType<RunRow>
     }
 }
 
+/// <summary>What the Go-core client sends for <c>resume_from="run?_step=N"</c> (metricName is <c>_step</c>).</summary>
+internal sealed class RewindRunInputType : InputObjectGraphType
+{
+    public RewindRunInputType()
+    {
+        Name = "RewindRunInput";
+        Field<NonNullGraphType<StringGraphType>>("runName");
+        Field<StringGraphType>("entityName");
+        Field<StringGraphType>("projectName");
+        Field<NonNullGraphType<StringGraphType>>("metricName");
+        Field<NonNullGraphType<FloatGraphType>>("metricValue");
+        Field<StringGraphType>("clientMutationId");
+    }
+}
+
+internal sealed class RewindRunPayloadType : ObjectGraphType<RunRow>
+{
+    public RewindRunPayloadType()
+    {
+        Name = "RewindRunPayload";
+        Field<RunType>("rewoundRun").Resolve(c => c.Source);
+        Field<StringGraphType>("clientMutationId").Resolve(_ => null);
+    }
+}
+
 internal sealed class MutationType : ObjectGraphType
 {
     public MutationType()
@@ -161,6 +186,26 @@ internal sealed class MutationType : ObjectGraphType
         {
             var input = c.GetArgument<Dictionary<string, object?>>("input");
             return await c.Service<RunService>().RequestStopAsync(c.Principal(), Text(input, "id") ?? "", c.CancellationToken).ConfigureAwait(false);
+        });
+        Field<RewindRunPayloadType>("rewindRun").Argument<NonNullGraphType<RewindRunInputType>>("input").ResolveAsync(async c =>
+        {
+            var input = c.GetArgument<Dictionary<string, object?>>("input");
+            var principal = c.Principal();
+            if (Text(input, "metricName") != "_step")
+            {
+                throw new ValidationFailedException("Rewinding is supported by '_step' only.", "metricName");
+            }
+            var value = Convert.ToDouble(input["metricValue"], System.Globalization.CultureInfo.InvariantCulture);
+            if (double.IsNaN(value) || value < 0 || value > long.MaxValue || value != Math.Floor(value))
+            {
+                throw new ValidationFailedException("'metricValue' must be a whole step, 0 or more.", "metricValue");
+            }
+            var key = new RunKey(
+                EntityNames.ValidateEntity(RunService.ResolveEntity(principal, Text(input, "entityName")), "entityName"),
+                EntityNames.ValidateProject(Text(input, "projectName") is { Length: > 0 } project ? project : RunService.DefaultProject, "projectName"),
+                RunService.ValidateRunId(Text(input, "runName"), "runName"));
+            var result = await c.Service<RunBranchService>().RewindAsync(principal, key, (long)value, c.CancellationToken).ConfigureAwait(false);
+            return result.Run;
         });
         Field<DeleteRunPayloadType>("deleteRun").Argument<NonNullGraphType<DeleteRunInputType>>("input").ResolveAsync(async c =>
         {

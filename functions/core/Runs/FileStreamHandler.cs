@@ -24,8 +24,12 @@ internal sealed class FileStreamHandler(Authenticator authenticator, RunService 
         await runs.AuthorizeAsync(principal, key.Entity, Role.Member, cancellationToken).ConfigureAwait(false);
         rateLimiter.Require(RateLimitedOperation.FileStream, key.Entity, key.Project, http.Response.Headers);
         // W&B creates runs with upsertBucket first; a stream for an unknown run is a client error.
-        _ = await runs.FindRunAsync(key, cancellationToken).ConfigureAwait(false)
+        var current = await runs.FindRunAsync(key, cancellationToken).ConfigureAwait(false)
             ?? throw new NotFoundException($"Run '{key.RunId}' not found in {key.Entity}/{key.Project}; create it with upsertBucket first.");
+        if (current.RewindingSince is not null)
+        {
+            throw new ConflictException($"Run '{key.RunId}' is being rewound; retry shortly.");
+        }
         var body = await RequestBodies.ReadAsync(http.Request, cancellationToken).ConfigureAwait(false);
         var request = FileStreamRequest.Parse(body);
         var applied = await ingestor.ApplyAsync(key, request, cancellationToken).ConfigureAwait(false);

@@ -14,6 +14,7 @@ internal static class RunsServiceCollectionExtensions
         services.AddSingleton<RunService>();
         services.AddSingleton<RunFileService>();
         services.AddSingleton<FileStreamHandler>();
+        services.AddSingleton<RunBranchService>();
         return services;
     }
 }
