@@ -235,10 +235,11 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
                 {
                     row.State = state;
                 }
-                else if (!byId && existing is not null && RunStates.IsEnded(existing.State))
+                else if (command.Name is not null && existing is not null && RunStates.IsEnded(existing.State))
                 {
-                    // wandb.init(resume=...) upserts an ended run by name: it is running again.
-                    // (run.update() from the public API addresses runs by id and leaves the state.)
+                    // wandb.init(resume=...) upserts an ended run with its name (Go core adds the
+                    // storage id it got from RunResumeStatus): it is running again. run.update()
+                    // from the public API sends the id without a name and leaves the state alone.
                     row.State = RunStates.Running;
                     row.StopRequested = false;
                     row.ExitCode = null;

@@ -109,6 +109,22 @@ public sealed class RunLifecycleTests(WandbTestHost host) : IClassFixture<WandbT
         Assert.Equal("finished", await StateAsync(key, user, "resume", "r1"));
     }
 
+    [Fact]
+    public async Task Go_core_resume_upserts_by_storage_id_and_name_and_revives_while_a_public_api_update_by_id_does_not()
+    {
+        var (user, key) = await host.NewUserAsync();
+        var created = await host.DataAsync(key, WandbDocuments.UpsertBucket, new { entity = user, name = "g1", project = "goresume" });
+        var id = created["upsertBucket"]!["bucket"]!["id"]!.GetValue<string>();
+        Assert.Equal(200, (await host.FileStreamAsync(key, user, "goresume", "g1", new { complete = true, exitcode = 0 })).Status);
+
+        await host.DataAsync(key, WandbDocuments.UpsertBucket, new { id, notes = "edited later" });
+        Assert.Equal("finished", await StateAsync(key, user, "goresume", "g1"));
+
+        var resumed = await host.DataAsync(key, WandbDocuments.UpsertBucket, new { id, name = "g1", project = "goresume", entity = user });
+        Assert.False(resumed["upsertBucket"]!["inserted"]!.GetValue<bool>());
+        Assert.Equal("running", await StateAsync(key, user, "goresume", "g1"));
+    }
+
     private async Task<string> StateAsync(string key, string entity, string project, string name)
     {
         var run = await host.DataAsync(key, WandbDocuments.Run, new { project, entity, name });
