@@ -231,21 +231,9 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
                 if (command.Commit is not null) { row.Commit = command.Commit; }
                 if (command.Sweep is not null) { row.SweepName = command.Sweep.Length == 0 ? null : command.Sweep; }
                 if (tags is not null) { row.Tags = tags; }
-                if (state is not null)
-                {
-                    row.State = state;
-                }
-                else if (command.Name is not null && existing is not null && RunStates.IsEnded(existing.State))
-                {
-                    // wandb.init(resume=...) upserts an ended run with its name (Go core adds the
-                    // storage id it got from RunResumeStatus): it is running again. run.update()
-                    // from the public API sends the id without a name and leaves the state alone.
-                    row.State = RunStates.Running;
-                    row.StopRequested = false;
-                    row.ExitCode = null;
-                    row.HeartbeatAt = now;
-                    row.IndexedHeartbeatAt = now;
-                }
+                // An ended run is revived by new file_stream data, not by upsertBucket: the JS SDK
+                // upserts the summary by name after its final file_stream post.
+                if (state is not null) { row.State = state; }
                 if (config is not null)
                 {
                     (row.Config, row.ConfigBlob) = await edit.SetAsync("config", config, row.ConfigBlob, cancellationToken).ConfigureAwait(false);
