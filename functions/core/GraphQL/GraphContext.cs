@@ -5,10 +5,18 @@ using Weightless.Core.Runs;
 
 namespace Weightless.Core.GraphQL;
 
-/// <summary>The per-request user context: who is asking.</summary>
-internal sealed class GraphUserContext(Principal principal) : Dictionary<string, object?>
+/// <summary>The per-request user context: who is asking, and where rate-limit headers go.</summary>
+internal sealed class GraphUserContext(Principal principal, Microsoft.AspNetCore.Http.IHeaderDictionary? responseHeaders = null) : Dictionary<string, object?>
 {
     public Principal Principal { get; } = principal;
+
+    public Microsoft.AspNetCore.Http.IHeaderDictionary? ResponseHeaders { get; } = responseHeaders;
+
+    /// <summary>
+    /// Set when a resolver was refused by a rate limit: the whole answer is then HTTP 429, because
+    /// the clients retry only on the status code, never on an error inside a 200.
+    /// </summary>
+    public Errors.RateLimitedException? RateLimited { get; set; }
 }
 
 /// <summary>A project as the schema sees it: it may not exist yet (W&amp;B creates projects on first write).</summary>

@@ -38,18 +38,23 @@ internal sealed class GraphQLEndpoint(Authenticator authenticator, WandbSchema s
         {
             return Error(400, problem);
         }
+        var userContext = new GraphUserContext(principal, http.Response.Headers);
         var result = await Executer.ExecuteAsync(options =>
         {
             options.Schema = schema;
             options.Query = query;
             options.OperationName = operationName;
             options.Variables = variables;
-            options.UserContext = new GraphUserContext(principal);
+            options.UserContext = userContext;
             options.RequestServices = http.RequestServices;
             options.CancellationToken = cancellationToken;
             options.ThrowOnUnhandledException = false;
             options.UnhandledExceptionDelegate = ToGraphQLError;
         }).ConfigureAwait(false);
+        if (userContext.RateLimited is { } limited)
+        {
+            return ProblemMapper.ToResult(limited, http, logger);
+        }
         return TypedResults.Content(Serializer.Serialize(result), "application/json", Encoding.UTF8, StatusCodes.Status200OK);
     }
 

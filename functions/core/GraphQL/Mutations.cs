@@ -107,6 +107,74 @@ internal sealed class StopRunPayloadType : ObjectGraphType<RunRow>
     }
 }
 
+internal sealed class DeleteRunInputType : InputObjectGraphType
+{
+    public DeleteRunInputType()
+    {
+        Name = "DeleteRunInput";
+        Field<NonNullGraphType<IdGraphType>>("id");
+        Field<BooleanGraphType>("deleteArtifacts");
+        Field<StringGraphType>("clientMutationId");
+    }
+}
+
+internal sealed class DeleteRunPayloadType : ObjectGraphType<RunRow>
+{
+    public DeleteRunPayloadType()
+    {
+        Name = "DeleteRunPayload";
+        Field<BooleanGraphType>("success").Resolve(_ => true);
+        Field<StringGraphType>("clientMutationId").Resolve(_ => null);
+    }
+}
+
+internal sealed class UpdateRunStateInputType : InputObjectGraphType
+{
+    public UpdateRunStateInputType()
+    {
+        Name = "UpdateRunStateInput";
+        Field<NonNullGraphType<IdGraphType>>("id");
+        Field<NonNullGraphType<StringGraphType>>("state");
+        Field<StringGraphType>("clientMutationId");
+    }
+}
+
+internal sealed class UpdateRunStatePayloadType : ObjectGraphType<RunRow>
+{
+    public UpdateRunStatePayloadType()
+    {
+        Name = "UpdateRunStatePayload";
+        Field<BooleanGraphType>("success").Resolve(_ => true);
+        Field<RunType>("run").Resolve(c => c.Source);
+        Field<StringGraphType>("clientMutationId").Resolve(_ => null);
+    }
+}
+
+/// <summary>What the Go-core client sends for <c>resume_from="run?_step=N"</c> (metricName is <c>_step</c>).</summary>
+internal sealed class RewindRunInputType : InputObjectGraphType
+{
+    public RewindRunInputType()
+    {
+        Name = "RewindRunInput";
+        Field<NonNullGraphType<StringGraphType>>("runName");
+        Field<StringGraphType>("entityName");
+        Field<StringGraphType>("projectName");
+        Field<NonNullGraphType<StringGraphType>>("metricName");
+        Field<NonNullGraphType<FloatGraphType>>("metricValue");
+        Field<StringGraphType>("clientMutationId");
+    }
+}
+
+internal sealed class RewindRunPayloadType : ObjectGraphType<RunRow>
+{
+    public RewindRunPayloadType()
+    {
+        Name = "RewindRunPayload";
+        Field<RunType>("rewoundRun").Resolve(c => c.Source);
+        Field<StringGraphType>("clientMutationId").Resolve(_ => null);
+    }
+}
+
 internal sealed class MutationType : ObjectGraphType
 {
     public MutationType()
@@ -118,6 +186,36 @@ internal sealed class MutationType : ObjectGraphType
         {
             var input = c.GetArgument<Dictionary<string, object?>>("input");
             return await c.Service<RunService>().RequestStopAsync(c.Principal(), Text(input, "id") ?? "", c.CancellationToken).ConfigureAwait(false);
+        });
+        Field<RewindRunPayloadType>("rewindRun").Argument<NonNullGraphType<RewindRunInputType>>("input").ResolveAsync(async c =>
+        {
+            var input = c.GetArgument<Dictionary<string, object?>>("input");
+            var principal = c.Principal();
+            if (Text(input, "metricName") != "_step")
+            {
+                throw new ValidationFailedException("Rewinding is supported by '_step' only.", "metricName");
+            }
+            var value = Convert.ToDouble(input["metricValue"], System.Globalization.CultureInfo.InvariantCulture);
+            if (double.IsNaN(value) || value < 0 || value > long.MaxValue || value != Math.Floor(value))
+            {
+                throw new ValidationFailedException("'metricValue' must be a whole step, 0 or more.", "metricValue");
+            }
+            var key = new RunKey(
+                EntityNames.ValidateEntity(RunService.ResolveEntity(principal, Text(input, "entityName")), "entityName"),
+                EntityNames.ValidateProject(Text(input, "projectName") is { Length: > 0 } project ? project : RunService.DefaultProject, "projectName"),
+                RunService.ValidateRunId(Text(input, "runName"), "runName"));
+            var result = await c.Service<RunBranchService>().RewindAsync(principal, key, (long)value, c.CancellationToken).ConfigureAwait(false);
+            return result.Run;
+        });
+        Field<DeleteRunPayloadType>("deleteRun").Argument<NonNullGraphType<DeleteRunInputType>>("input").ResolveAsync(async c =>
+        {
+            var input = c.GetArgument<Dictionary<string, object?>>("input");
+            return await c.Service<RunService>().DeleteAsync(c.Principal(), Text(input, "id") ?? "", c.CancellationToken).ConfigureAwait(false);
+        });
+        Field<UpdateRunStatePayloadType>("updateRunState").Argument<NonNullGraphType<UpdateRunStateInputType>>("input").ResolveAsync(async c =>
+        {
+            var input = c.GetArgument<Dictionary<string, object?>>("input");
+            return await c.Service<RunService>().UpdateStateAsync(c.Principal(), Text(input, "id") ?? "", Text(input, "state"), c.CancellationToken).ConfigureAwait(false);
         });
     }
 
@@ -145,7 +243,17 @@ internal sealed class MutationType : ObjectGraphType
             Tags = input.TryGetValue("tags", out var tags) && tags is IEnumerable<object?> list ? list.Select(t => t?.ToString() ?? "").ToList() : null,
             SummaryMetrics = Text(input, "summaryMetrics"),
         };
-        var result = await context.Service<RunService>().UpsertAsync(context.Principal(), command, context.CancellationToken).ConfigureAwait(false);
+        var user = context.UserContext as GraphUserContext;
+        UpsertRunResult result;
+        try
+        {
+            result = await context.Service<RunService>().UpsertAsync(context.Principal(), command, context.CancellationToken, user?.ResponseHeaders).ConfigureAwait(false);
+        }
+        catch (RateLimitedException limited) when (user is not null)
+        {
+            user.RateLimited = limited;
+            throw;
+        }
         return new UpsertBucketPayload(result.Run, result.Inserted);
     }
 

@@ -12,7 +12,7 @@ namespace Weightless.Core.Runs;
 /// what W&amp;B answers: <c>{"exitcode": null, "limits": {}, "stopped": bool}</c> — current clients
 /// stop the run when <c>stopped</c> is true.
 /// </summary>
-internal sealed class FileStreamHandler(Authenticator authenticator, RunService runs, FileStreamIngestor ingestor)
+internal sealed class FileStreamHandler(Authenticator authenticator, RunService runs, FileStreamIngestor ingestor, ProjectRateLimiter rateLimiter)
 {
     public async Task<IReadOnlyDictionary<string, object?>> HandleAsync(HttpContext http, string entity, string project, string runId, CancellationToken cancellationToken)
     {
@@ -22,9 +22,14 @@ internal sealed class FileStreamHandler(Authenticator authenticator, RunService 
             EntityNames.ValidateProject(project, "project"),
             RunService.ValidateRunId(runId, "run"));
         await runs.AuthorizeAsync(principal, key.Entity, Role.Member, cancellationToken).ConfigureAwait(false);
+        rateLimiter.Require(RateLimitedOperation.FileStream, key.Entity, key.Project, http.Response.Headers);
         // W&B creates runs with upsertBucket first; a stream for an unknown run is a client error.
-        _ = await runs.FindRunAsync(key, cancellationToken).ConfigureAwait(false)
+        var current = await runs.FindRunAsync(key, cancellationToken).ConfigureAwait(false)
             ?? throw new NotFoundException($"Run '{key.RunId}' not found in {key.Entity}/{key.Project}; create it with upsertBucket first.");
+        if (current.RewindingSince is not null)
+        {
+            throw new ConflictException($"Run '{key.RunId}' is being rewound; retry shortly.");
+        }
         var body = await RequestBodies.ReadAsync(http.Request, cancellationToken).ConfigureAwait(false);
         var request = FileStreamRequest.Parse(body);
         var applied = await ingestor.ApplyAsync(key, request, cancellationToken).ConfigureAwait(false);

@@ -66,7 +66,22 @@ internal sealed class RunRow : ITableEntity
 
     /// <summary>The run this one was resumed or forked from (<c>entity/project/run</c>), when known.</summary>
     public string? ForkedFrom { get; set; }
+
+    /// <summary>The parent's step the fork starts from (its history up to and including this step was copied).</summary>
+    public long? ForkedFromStep { get; set; }
+
+    /// <summary>
+    /// Set while a rewind truncates the history (written with the row's ETag, so only one rewind
+    /// runs at a time); file_stream answers 409 meanwhile so no append interleaves with the truncation.
+    /// </summary>
+    public DateTimeOffset? RewindingSince { get; set; }
     public string? ResumedFrom { get; set; }
+
+    /// <summary>
+    /// Set by <c>deleteRun</c>: the run is gone from every read, its row, history and files are
+    /// kept (soft delete), and its id cannot be reused.
+    /// </summary>
+    public DateTimeOffset? DeletedAt { get; set; }
 
     [IgnoreDataMember]
     public RunKey Key => new(Entity, Project, RunId);

@@ -59,7 +59,7 @@ internal sealed record RunStreamUpdate
 /// (Member to write, Viewer to read). Writes are read-modify-write with ETags, because summary
 /// updates race with file_stream.
 /// </summary>
-internal sealed partial class RunService(StorageAccount storage, TenancyService tenancy, TimeProvider clock, IOptions<RunsOptions> options)
+internal sealed partial class RunService(StorageAccount storage, TenancyService tenancy, TimeProvider clock, IOptions<RunsOptions> options, ProjectRateLimiter rateLimiter)
 {
     public const string ProjectsTable = "projects";
     public const string RunsTable = "runs";
@@ -99,7 +99,15 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
     public Task<Role> AuthorizeAsync(Principal principal, string entity, Role role, CancellationToken cancellationToken) =>
         tenancy.RequireRoleAsync(principal, entity, role, cancellationToken);
 
+    /// <summary>The run, or null when it does not exist or was deleted.</summary>
     public async Task<RunRow?> FindRunAsync(RunKey key, CancellationToken cancellationToken)
+    {
+        var row = await FindStoredRunAsync(key, cancellationToken).ConfigureAwait(false);
+        return row?.DeletedAt is null ? row : null;
+    }
+
+    /// <summary>The stored row, deleted or not.</summary>
+    private async Task<RunRow?> FindStoredRunAsync(RunKey key, CancellationToken cancellationToken)
     {
         var runs = await storage.TableAsync(RunsTable).ConfigureAwait(false);
         return await runs.GetAsync<RunRow>(PartitionOf(key.Entity, key.Project), TableKeys.Escape(key.RunId), cancellationToken).ConfigureAwait(false);
@@ -124,7 +132,10 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
         var runs = await storage.TableAsync(RunsTable).ConfigureAwait(false);
         await foreach (var row in runs.QueryPartitionAsync<RunRow>(PartitionOf(entity, project), cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            yield return row;
+            if (row.DeletedAt is null)
+            {
+                yield return row;
+            }
         }
     }
 
@@ -140,8 +151,10 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
     /// <summary>
     /// <c>upsertBucket</c>: creates the run (and its project) or updates it, found by storage id or
     /// by entity/project/name. Config is normalised to W&amp;B's wrapped form; summary replaces.
+    /// Creating a run takes a token from the project's rate limit; the <c>RateLimit-*</c> headers go
+    /// to <paramref name="rateLimitHeaders"/> when given.
     /// </summary>
-    public async Task<UpsertRunResult> UpsertAsync(Principal principal, UpsertRunCommand command, CancellationToken cancellationToken)
+    public async Task<UpsertRunResult> UpsertAsync(Principal principal, UpsertRunCommand command, CancellationToken cancellationToken, Microsoft.AspNetCore.Http.IHeaderDictionary? rateLimitHeaders = null)
     {
         RunKey key;
         var byId = !string.IsNullOrWhiteSpace(command.Id);
@@ -185,10 +198,21 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
         var runs = await storage.TableAsync(RunsTable).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
-            var existing = await FindRunAsync(key, cancellationToken).ConfigureAwait(false);
+            var existing = await FindStoredRunAsync(key, cancellationToken).ConfigureAwait(false);
+            if (existing?.DeletedAt is not null)
+            {
+                // W&B refuses to reuse a deleted run's id: its kept data would otherwise resurface.
+                throw byId
+                    ? new NotFoundException($"Run '{key.RunId}' not found.")
+                    : new ConflictException($"Run '{key.RunId}' was deleted in {key.Entity}/{key.Project}; choose another run id.");
+            }
             if (existing is null && byId)
             {
                 throw new NotFoundException($"Run '{key.RunId}' not found.");
+            }
+            if (existing is null && attempt == 0)
+            {
+                rateLimiter.Require(RateLimitedOperation.RunCreation, key.Entity, key.Project, rateLimitHeaders);
             }
             var now = clock.GetUtcNow();
             var row = existing ?? NewRow(key, principal.UserName, now);
@@ -207,6 +231,8 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
                 if (command.Commit is not null) { row.Commit = command.Commit; }
                 if (command.Sweep is not null) { row.SweepName = command.Sweep.Length == 0 ? null : command.Sweep; }
                 if (tags is not null) { row.Tags = tags; }
+                // An ended run is revived by new file_stream data, not by upsertBucket: the JS SDK
+                // upserts the summary by name after its final file_stream post.
                 if (state is not null) { row.State = state; }
                 if (config is not null)
                 {
@@ -241,6 +267,57 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
             await SyncRunningIndexAsync(previousState, row, cancellationToken).ConfigureAwait(false);
             return new UpsertRunResult(row, existing is null);
         }
+    }
+
+    /// <summary>
+    /// <c>deleteRun</c>: a soft delete. The run disappears from reads and listings and leaves the
+    /// running index; its row, history and files stay in storage.
+    /// </summary>
+    public async Task<RunRow> DeleteAsync(Principal principal, string runStorageId, CancellationToken cancellationToken)
+    {
+        var key = RunIds.ParseRun(runStorageId);
+        await tenancy.RequireRoleAsync(principal, key.Entity, Role.Member, cancellationToken).ConfigureAwait(false);
+        var row = await UpdateAsync(key, (row, _) =>
+        {
+            row.DeletedAt = clock.GetUtcNow();
+            row.UpdatedAt = row.DeletedAt.Value;
+            return Task.FromResult(true);
+        }, cancellationToken).ConfigureAwait(false)
+            ?? throw new NotFoundException($"Run '{key.RunId}' not found.");
+        var index = await storage.TableAsync(RunningTable).ConfigureAwait(false);
+        try
+        {
+            await index.DeleteAsync(TableKeys.Escape(row.Entity), TableKeys.Compose(row.Project, row.RunId), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotFoundException)
+        {
+            // Not live, so never indexed.
+        }
+        return row;
+    }
+
+    /// <summary><c>updateRunState</c>: sets the state as named (e.g. a client marking its run finished or failed).</summary>
+    public async Task<RunRow> UpdateStateAsync(Principal principal, string runStorageId, string? state, CancellationToken cancellationToken)
+    {
+        var key = RunIds.ParseRun(runStorageId);
+        var parsed = RunStates.Parse(state ?? "", "state");
+        await tenancy.RequireRoleAsync(principal, key.Entity, Role.Member, cancellationToken).ConfigureAwait(false);
+        return await UpdateAsync(key, (row, _) =>
+        {
+            if (row.State == parsed)
+            {
+                return Task.FromResult(false);
+            }
+            row.State = parsed;
+            row.UpdatedAt = clock.GetUtcNow();
+            if (RunStates.IsLive(parsed))
+            {
+                row.HeartbeatAt = row.UpdatedAt;
+                row.IndexedHeartbeatAt = row.UpdatedAt;
+            }
+            return Task.FromResult(true);
+        }, cancellationToken).ConfigureAwait(false)
+            ?? throw new NotFoundException($"Run '{key.RunId}' not found.");
     }
 
     /// <summary><c>stopRun</c>: asks the run's client to stop; the run ends as <c>killed</c>.</summary>

@@ -10,9 +10,12 @@ internal static class RunsServiceCollectionExtensions
     public static IServiceCollection AddWeightlessRuns(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<RunsOptions>().Bind(configuration.GetSection(RunsOptions.Section));
+        services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section));
+        services.TryAddSingleton<ProjectRateLimiter>();
         services.TryAddSingleton<RunService>();
         services.TryAddSingleton<RunFileService>();
         services.TryAddSingleton<FileStreamHandler>();
+        services.TryAddSingleton<RunBranchService>();
         return services;
     }
 }

@@ -37,11 +37,11 @@ public sealed class DurableRestartTests(ITestOutputHelper output)
             await first.WaitUntilHealthyAsync(Generous);
             output.WriteLine($"first dev host (pid {first.Id}) healthy after {clock.ElapsedMilliseconds} ms");
             using var admin = SelfCheckDriver.WithKey(new HttpClient { BaseAddress = first.BaseAddress }, adminKey);
-            instanceId = await SelfCheckDriver.StartAsync(admin, steps: 3, delaySeconds: 3);
+            instanceId = await SelfCheckDriver.StartAsync(admin, steps: 3, delaySeconds: 8);
             var started = Stopwatch.StartNew();
 
             // Kill as soon as the first step has left its row: the orchestration is then between
-            // step 1 and its 3 s timer, with steps 2 and 3 still to run.
+            // step 1 and its 8 s timer, with steps 2 and 3 still to run.
             IReadOnlyList<int> steps = [];
             while (steps.Count == 0)
             {
@@ -53,7 +53,9 @@ public sealed class DurableRestartTests(ITestOutputHelper output)
             first.Kill();
             firstStepWrittenAt = await SelfCheckDriver.StepWrittenAtAsync(AzuriteFixture.ConnectionString, prefix, instanceId, 1);
             output.WriteLine($"killed pid {first.Id} {started.ElapsedMilliseconds} ms after the start, with steps [{string.Join(",", steps)}] done");
-            Assert.Equal([1], steps);
+            // Azure Storage timers may fire early (whole seconds, truncated), so on a loaded machine more
+            // than one step can be done by now; what matters is that the kill came before the last one.
+            Assert.True(steps.Count < 3, $"The orchestration finished before the kill: steps [{string.Join(",", steps)}]");
         }
 
         clock.Restart();

@@ -25,6 +25,9 @@ public sealed class WandbTestHost : IAsyncLifetime
 
     public IServiceProvider Services => Factory.Services;
 
+    /// <summary>Extra configuration for this host (e.g. <c>RateLimits:Enabled</c>); set before <see cref="InitializeAsync"/>.</summary>
+    public IDictionary<string, string> Settings { get; } = new Dictionary<string, string>();
+
     public Task InitializeAsync()
     {
         var connection = AzuriteFixture.ConnectionString;
@@ -36,6 +39,10 @@ public sealed class WandbTestHost : IAsyncLifetime
             builder.UseSetting("Admin:ApiKey", AdminKey);
             builder.UseSetting("DevHost:DurableBackend", "InMemory");
             builder.UseSetting("DevHost:RunTimers", "false");
+            foreach (var (name, value) in Settings)
+            {
+                builder.UseSetting(name, value);
+            }
         });
         _ = _factory.Server;
         return Task.CompletedTask;
