@@ -39,7 +39,7 @@ internal sealed class QueryBench : IBenchScenario
         var clock = TimeProvider.System;
         var storage = new StorageAccount(Options.Create(new StorageOptions { ConnectionString = options.Storage, TablePrefix = prefix }), new StorageMetrics());
         var tenancy = new TenancyService(storage, clock);
-        var runs = new RunService(storage, tenancy, clock, Options.Create(new RunsOptions()));
+        var runs = new RunService(storage, tenancy, clock, Options.Create(new RunsOptions()), new ProjectRateLimiter(Options.Create(new RateLimitOptions()), clock));
         var source = new RunStoreIndexSource(storage, runs, clock);
         RunQueryService Service(RunIndexService index) => new(storage, tenancy, runs, index, source, new HistoryStore(storage, clock), new EventsStore(storage), new ConsoleLogStore(storage), clock);
         var index = new RunIndexService(storage, source, clock, Options.Create(new RunIndexOptions()), NullLogger<RunIndexService>.Instance);
