@@ -1,6 +1,7 @@
 using System.Runtime.Serialization;
 using Azure;
 using Azure.Data.Tables;
+using Weightless.Core.Storage;
 
 namespace Weightless.Core.Artifacts;
 
@@ -21,13 +22,8 @@ internal static class CollectionKinds
 }
 
 /// <summary>An artifact type of a project (table <c>artifacttypes</c>): partition = <c>entity:project</c>, row = type name.</summary>
-internal sealed class ArtifactTypeRow : ITableEntity
+internal sealed class ArtifactTypeRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-
     public string Name { get; set; } = "";
     public string? Description { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
@@ -40,12 +36,9 @@ internal sealed class ArtifactTypeRow : ITableEntity
 /// are gap-free and every alias move is atomic; a concurrent commit gets 412 and retries.
 /// Also indexed by <c>entity:project</c> / <c>coll:&lt;name&gt;</c> for listings.
 /// </summary>
-internal sealed class CollectionRow : ITableEntity
+internal sealed class CollectionRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = ArtifactKeys.CollectionRow;
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
+    public CollectionRow() => RowKey = ArtifactKeys.CollectionRow;
 
     public string Entity { get; set; } = "";
     public string Project { get; set; } = "";
@@ -74,13 +67,8 @@ internal sealed class CollectionRow : ITableEntity
 /// <c>createArtifact</c> until <c>commitArtifact</c> reads the uploaded manifest and assigns
 /// <see cref="VersionIndex"/>.
 /// </summary>
-internal sealed class ArtifactRow : ITableEntity
+internal sealed class ArtifactRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-
     public string Entity { get; set; } = "";
     public string Project { get; set; } = "";
     public string Collection { get; set; } = "";
@@ -130,13 +118,8 @@ internal sealed class ArtifactRow : ITableEntity
 /// Version <c>N</c> of a collection (row <c>v:&lt;N padded&gt;</c>): points at the artifact row, which
 /// for a portfolio lives in another collection's partition.
 /// </summary>
-internal sealed class VersionRow : ITableEntity
+internal sealed class VersionRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-
     public int Index { get; set; }
     public string ArtifactPartition { get; set; } = "";
     public string ArtifactGuid { get; set; } = "";
@@ -145,26 +128,16 @@ internal sealed class VersionRow : ITableEntity
 }
 
 /// <summary>A custom alias or <c>latest</c> (row <c>al:&lt;alias&gt;</c>): unique within the collection by construction.</summary>
-internal sealed class AliasRow : ITableEntity
+internal sealed class AliasRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-
     public string Alias { get; set; } = "";
     public int VersionIndex { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
 /// <summary>Committed version by artifact digest (row <c>d:&lt;digest&gt;</c>): dedup at create and <c>coll:&lt;digest&gt;</c> lookups.</summary>
-internal sealed class DigestRow : ITableEntity
+internal sealed class DigestRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-
     public int VersionIndex { get; set; }
 }
 
@@ -173,13 +146,8 @@ internal sealed class DigestRow : ITableEntity
 /// node the row belongs to). Rows: <c>run:&lt;project&gt;:&lt;run&gt;:out|in:&lt;artifact id&gt;</c> and
 /// <c>art:&lt;artifact id&gt;:producer|consumer:&lt;entity&gt;:&lt;project&gt;:&lt;run&gt;</c>.
 /// </summary>
-internal sealed class LineageRow : ITableEntity
+internal sealed class LineageRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-
     public string RunEntity { get; set; } = "";
     public string RunProject { get; set; } = "";
     public string RunName { get; set; } = "";

@@ -14,13 +14,8 @@ internal sealed record ArtifactLink(CollectionKey Collection, int Index);
 /// Reverse index of a link (row <c>l:&lt;target partition&gt;</c> in the source version's partition),
 /// so a version knows the collections it is linked into and their aliases.
 /// </summary>
-internal sealed class LinkRow : ITableEntity
+internal sealed class LinkRow : Storage.TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public Azure.ETag ETag { get; set; }
-
     public string SourceGuid { get; set; } = "";
     public string TargetEntity { get; set; } = "";
     public string TargetProject { get; set; } = "";

@@ -15,12 +15,8 @@ internal sealed record LoggedEvent(string Id, string Type, string Source, string
 internal sealed record EventLogPage(string Entity, IReadOnlyList<LoggedEvent> Events);
 
 /// <summary>A stored event: partition = its entity (tenant), row = inverted time + event id.</summary>
-internal sealed class EventLogRow : ITableEntity
+internal sealed class EventLogRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
     public string EventId { get; set; } = "";
     public string Type { get; set; } = "";
     public string Source { get; set; } = "";

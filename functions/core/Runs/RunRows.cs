@@ -1,17 +1,13 @@
 using System.Runtime.Serialization;
 using Azure;
 using Azure.Data.Tables;
+using Weightless.Core.Storage;
 
 namespace Weightless.Core.Runs;
 
 /// <summary>A project (table <c>projects</c>): partition = entity, row = project name. Created on first use.</summary>
-internal sealed class ProjectRow : ITableEntity
+internal sealed class ProjectRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-
     public string Name { get; set; } = "";
     public string? CreatedBy { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
@@ -22,13 +18,8 @@ internal sealed class ProjectRow : ITableEntity
 /// summary live inline up to <see cref="RunService.InlineJsonChars"/> characters; larger ones are
 /// blobs in container <c>runs</c> named by <see cref="ConfigBlob"/> / <see cref="SummaryBlob"/>.
 /// </summary>
-internal sealed class RunRow : ITableEntity
+internal sealed class RunRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-
     public string Entity { get; set; } = "";
     public string Project { get; set; } = "";
     public string RunId { get; set; } = "";
@@ -91,13 +82,8 @@ internal sealed class RunRow : ITableEntity
 /// The running index (table <c>runningruns</c>): one row per live run, partition = entity, row =
 /// <c>project:run</c>. Crash detection scans only this small table, never the tenants' runs.
 /// </summary>
-internal sealed class RunningRunRow : ITableEntity
+internal sealed class RunningRunRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-
     public string Entity { get; set; } = "";
     public string Project { get; set; } = "";
     public string RunId { get; set; } = "";

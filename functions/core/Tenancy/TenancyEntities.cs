@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using Weightless.Core.Storage;
 
 namespace Weightless.Core.Tenancy;
 
@@ -8,14 +9,11 @@ namespace Weightless.Core.Tenancy;
 /// row key says what the row is: <c>profile</c>, <c>member:{user}</c> (a team's member),
 /// <c>team:{team}</c> (a user's team, the reverse index) or <c>key:{id}</c> (a user's API key).
 /// </summary>
-internal sealed class EntityRow : ITableEntity
+internal sealed class EntityRow : TableRow
 {
     public const string ProfileRowKey = "profile";
 
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = ProfileRowKey;
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
+    public EntityRow() => RowKey = ProfileRowKey;
 
     /// <summary><c>user</c> or <c>team</c>.</summary>
     public string Kind { get; set; } = "user";
@@ -26,25 +24,15 @@ internal sealed class EntityRow : ITableEntity
 }
 
 /// <summary>A membership, stored twice: under the team (<c>member:{user}</c>) and under the user (<c>team:{team}</c>).</summary>
-internal sealed class MembershipRow : ITableEntity
+internal sealed class MembershipRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-
     public string Role { get; set; } = "member";
     public DateTimeOffset CreatedAt { get; set; }
 }
 
 /// <summary>An API key as its owner lists it (<c>key:{id}</c> under the user); the secret itself is never stored.</summary>
-internal sealed class ApiKeyRow : ITableEntity
+internal sealed class ApiKeyRow : TableRow
 {
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-
     public string Hash { get; set; } = "";
     public string? Description { get; set; }
     public string Preview { get; set; } = "";
@@ -57,14 +45,11 @@ internal sealed class ApiKeyRow : ITableEntity
 /// <c>entra~{tid}~{oid}</c> for a signed-in Entra identity. Looked up before the tenant is known,
 /// so it is the one table whose partition key is not a tenant; it holds no tenant data.
 /// </summary>
-internal sealed class CredentialRow : ITableEntity
+internal sealed class CredentialRow : TableRow
 {
     public const string RowKeyValue = "credential";
 
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = RowKeyValue;
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
+    public CredentialRow() => RowKey = RowKeyValue;
 
     public string User { get; set; } = "";
     public string? KeyId { get; set; }
