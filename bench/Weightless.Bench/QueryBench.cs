@@ -2,10 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Azure.Data.Tables;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Weightless.Core.Auth;
-using Weightless.Core.History;
+using Weightless.Core.Hosting;
 using Weightless.Core.Query;
 using Weightless.Core.Runs;
 using Weightless.Core.Storage;
@@ -36,13 +37,20 @@ internal sealed class QueryBench : IBenchScenario
         var iterations = (int)options.Long("iterations", 30);
         var coldIterations = (int)options.Long("cold-iterations", 7);
         var prefix = "q" + Guid.NewGuid().ToString("N")[..8];
-        var clock = TimeProvider.System;
-        var storage = new StorageAccount(Options.Create(new StorageOptions { ConnectionString = options.Storage, TablePrefix = prefix }), new StorageMetrics());
-        var tenancy = new TenancyService(storage, clock);
-        var runs = new RunService(storage, tenancy, clock, Options.Create(new RunsOptions()), new ProjectRateLimiter(Options.Create(new RateLimitOptions()), clock));
-        var source = new RunStoreIndexSource(storage, runs, clock);
-        RunQueryService Service(RunIndexService index) => new(storage, tenancy, runs, index, source, new HistoryStore(storage, clock), new EventsStore(storage), new ConsoleLogStore(storage), clock);
-        var index = new RunIndexService(storage, source, clock, Options.Create(new RunIndexOptions()), NullLogger<RunIndexService>.Instance);
+        // The same registrations the Function apps use, so the bench follows their constructors.
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Storage:ConnectionString"] = options.Storage,
+            ["Storage:TablePrefix"] = prefix,
+        }).Build();
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
+        services.AddWeightlessCore(configuration, "weightless-bench").AddWeightlessRuns(configuration).AddWeightlessQuery(configuration);
+        await using var provider = services.BuildServiceProvider();
+        var storage = provider.GetRequiredService<StorageAccount>();
+        var tenancy = provider.GetRequiredService<TenancyService>();
+        RunQueryService Service(RunIndexService index) => ActivatorUtilities.CreateInstance<RunQueryService>(provider, index);
+        RunIndexService Index(RunIndexOptions indexOptions) => ActivatorUtilities.CreateInstance<RunIndexService>(provider, Options.Create(indexOptions));
+        var index = Index(new RunIndexOptions());
         var service = Service(index);
         const string entity = "bench";
         const string project = "sweep";
@@ -117,7 +125,7 @@ internal sealed class QueryBench : IBenchScenario
         }, cancellationToken);
         Report("engine only (filter + top-50 over the in-memory index)", engineOnly);
 
-        var revalidating = new RunIndexService(storage, source, clock, Options.Create(new RunIndexOptions { Freshness = TimeSpan.Zero, SaveInterval = TimeSpan.FromHours(1) }), NullLogger<RunIndexService>.Instance);
+        var revalidating = Index(new RunIndexOptions { Freshness = TimeSpan.Zero, SaveInterval = TimeSpan.FromHours(1) });
         var revalidatingService = Service(revalidating);
         await revalidatingService.ListRunsAsync(principal, entity, project, spec, cancellationToken);
         var revalidated = new List<double>();
