@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Weightless.Core.Artifacts;
 using Weightless.Core.GraphQL;
+using Weightless.Core.Query;
 using Weightless.Core.Runs;
 
 namespace Weightless.Ingest;
@@ -13,6 +14,7 @@ internal static class IngestServices
     {
         services.AddWeightlessRuns(configuration);
         services.AddWeightlessGraphQL();
+        services.AddWeightlessQuery(configuration);
         services.AddWeightlessArtifacts(configuration);
     }
 }

@@ -1,6 +1,7 @@
 using GraphQL;
 using GraphQL.Types;
 using Weightless.Core.Errors;
+using Weightless.Core.Query;
 using Weightless.Core.Runs;
 using Weightless.Core.Tenancy;
 
@@ -26,21 +27,13 @@ internal sealed class ProjectType : ObjectGraphType<ProjectSource>
             .Argument<StringGraphType>("desc")
             .ResolveAsync(c => FindRunAsync(c, c.GetArgument("missingOk", false)));
         Field<IntGraphType>("runCount").Argument<JsonStringGraphType>("filters").ResolveAsync(async c =>
-        {
-            RunListing.RequireNoFilters(c.GetArgument<string?>("filters"));
-            var count = 0;
-            await foreach (var _ in c.Service<RunService>().ListRunsAsync(c.Source.Entity, c.Source.Name, c.CancellationToken).ConfigureAwait(false))
-            {
-                count++;
-            }
-            return count;
-        });
+            await RunListing.CountAsync(c.Service<RunIndexService>(), c.Source, c.GetArgument<string?>("filters"), c.CancellationToken).ConfigureAwait(false));
         Field<RunConnectionType>("runs")
             .Argument<JsonStringGraphType>("filters")
             .Argument<StringGraphType>("after")
             .Argument<IntGraphType>("first")
             .Argument<StringGraphType>("order")
-            .ResolveAsync(async c => await RunListing.ListAsync(c.Service<RunService>(), c.Source, c.GetArgument<string?>("filters"), c.GetArgument<string?>("order"), c.GetArgument<string?>("after"), c.GetArgument<int?>("first"), c.CancellationToken).ConfigureAwait(false));
+            .ResolveAsync(async c => await RunListing.ListAsync(c.Service<RunIndexService>(), c.Service<RunService>(), c.Source, c.GetArgument<string?>("filters"), c.GetArgument<string?>("order"), c.GetArgument<string?>("after"), c.GetArgument<int?>("first"), c.CancellationToken).ConfigureAwait(false));
         ArtifactSchema.AddProjectFields(this);
     }
 
@@ -161,25 +154,36 @@ internal sealed class ParquetHistoryType : ObjectGraphType<object>
     }
 }
 
-internal sealed class RunEdgeType : ObjectGraphType<RunRow>
+internal sealed record RunEdge(RunRow Run, string Cursor);
+
+internal sealed class RunEdgeType : ObjectGraphType<RunEdge>
 {
     public RunEdgeType()
     {
         Name = "RunEdge";
-        Field<NonNullGraphType<RunType>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => RunListing.Cursor(c.Source));
+        Field<NonNullGraphType<RunType>>("node").Resolve(c => c.Source.Run);
+        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => c.Source.Cursor);
     }
 }
 
-internal sealed record RunPage(IReadOnlyList<RunRow> Runs, bool HasMore, int Total);
+internal sealed record RunPage(IReadOnlyList<RunEdge> Edges, bool HasMore, int Total)
+{
+    /// <summary>A page without a sort order (artifact lineage): each run's cursor is its id.</summary>
+    public RunPage(IReadOnlyList<RunRow> runs, bool hasMore, int total)
+        : this(runs.Select(r => new RunEdge(r, r.RunId)).ToList(), hasMore, total)
+    {
+    }
+
+    public IReadOnlyList<RunRow> Runs => Edges.Select(e => e.Run).ToList();
+}
 
 internal sealed class RunConnectionType : ObjectGraphType<RunPage>
 {
     public RunConnectionType()
     {
         Name = "RunConnection";
-        Field<NonNullGraphType<ListGraphType<NonNullGraphType<RunEdgeType>>>>("edges").Resolve(c => c.Source.Runs);
-        Field<NonNullGraphType<PageInfoType>>("pageInfo").Resolve(c => (c.Source.Runs.Count > 0 ? RunListing.Cursor(c.Source.Runs[^1]) : null, c.Source.HasMore));
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<RunEdgeType>>>>("edges").Resolve(c => c.Source.Edges);
+        Field<NonNullGraphType<PageInfoType>>("pageInfo").Resolve(c => (c.Source.Edges.Count > 0 ? c.Source.Edges[^1].Cursor : null, c.Source.HasMore));
         Field<IntGraphType>("totalCount").Resolve(c => c.Source.Total);
     }
 }
@@ -238,46 +242,54 @@ internal sealed class FileConnectionType : ObjectGraphType<FileConnectionSource>
     }
 }
 
-/// <summary>Run listings for <c>project.runs</c>: newest first by default, cursor = the last run's id.</summary>
+/// <summary>
+/// <c>project.runs(filters, order, first, after)</c> and <c>runCount(filters)</c>: the same per-project run
+/// index and query engine as the REST run list (MongoDB-style filters over config, summary and run
+/// fields; <c>order</c> like <c>-created_at</c>, <c>+config.lr.value</c>, <c>-summary_metrics.loss</c>;
+/// the run id breaks ties). A cursor is the last row's sort values plus its id, so paging while runs
+/// are added returns every run once.
+/// </summary>
 internal static class RunListing
 {
-    public static string Cursor(RunRow run) => run.RunId;
+    public const int MaxPageSize = 1000;
 
-    /// <summary>Filters are a later feature; an empty filter is fine, anything else says so instead of answering wrongly.</summary>
-    public static void RequireNoFilters(string? filters)
+    public static async Task<int> CountAsync(RunIndexService index, ProjectSource project, string? filters, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(filters) || filters.Trim() is "{}" or "null")
+        var filter = RunFilter.Parse(filters, "filters");
+        if (project.Row is null)
         {
-            return;
+            return 0;
         }
-        throw new ValidationFailedException("Run filters are not supported by this server yet.", "filters");
+        return await index.ReadAsync(project.Entity, project.Name, table => RunQueryEngine.Match(table, filter, includeDeleted: false).Count, cancellationToken).ConfigureAwait(false);
     }
 
-    public static async Task<RunPage> ListAsync(RunService runs, ProjectSource project, string? filters, string? order, string? after, int? first, CancellationToken cancellationToken)
+    public static async Task<RunPage> ListAsync(RunIndexService index, RunService runs, ProjectSource project, string? filters, string? order, string? after, int? first, CancellationToken cancellationToken)
     {
-        RequireNoFilters(filters);
-        var all = new List<RunRow>();
-        await foreach (var run in runs.ListRunsAsync(project.Entity, project.Name, cancellationToken).ConfigureAwait(false))
+        var filter = RunFilter.Parse(filters, "filters");
+        var sort = RunQueryEngine.ParseSort(string.IsNullOrWhiteSpace(order) ? null : [order], "order");
+        var spec = new RunQuerySpec(filter, sort, Math.Clamp(first ?? 50, 1, MaxPageSize), string.IsNullOrEmpty(after) ? null : after);
+        if (project.Row is null)
         {
-            all.Add(run);
+            return new RunPage(Array.Empty<RunEdge>(), false, 0);
         }
-        IEnumerable<RunRow> sorted = (order ?? "-created_at").Trim() switch
+        var (page, hasMore, total) = await index.ReadAsync(project.Entity, project.Name, table =>
         {
-            "+created_at" or "created_at" or "+createdAt" or "createdAt" => all.OrderBy(r => r.CreatedAt).ThenBy(r => r.RunId, StringComparer.Ordinal),
-            "-created_at" or "-createdAt" => all.OrderByDescending(r => r.CreatedAt).ThenBy(r => r.RunId, StringComparer.Ordinal),
-            "+heartbeat_at" or "heartbeat_at" => all.OrderBy(r => r.HeartbeatAt).ThenBy(r => r.RunId, StringComparer.Ordinal),
-            "-heartbeat_at" => all.OrderByDescending(r => r.HeartbeatAt).ThenBy(r => r.RunId, StringComparer.Ordinal),
-            _ => throw new ValidationFailedException($"Ordering by '{order}' is not supported yet; use [+|-]created_at or [+|-]heartbeat_at.", "order"),
-        };
-        var list = sorted.ToList();
-        var start = 0;
-        if (!string.IsNullOrEmpty(after))
+            var result = RunQueryEngine.Execute(table, spec);
+            return (result.Positions.Select(p => (Id: table.Id(p), Cursor: RunQueryEngine.EncodeCursor(table, sort, p))).ToList(), result.NextCursor is not null, result.Total);
+        }, cancellationToken).ConfigureAwait(false);
+        // The index holds the filterable fields; the full rows (point reads) answer the Run fields.
+        var rows = new RunRow?[page.Count];
+        await Parallel.ForAsync(0, page.Count, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
+            rows[i] = await runs.FindRunAsync(new RunKey(project.Entity, project.Name, page[i].Id), ct).ConfigureAwait(false)).ConfigureAwait(false);
+        var edges = new List<RunEdge>(page.Count);
+        for (var i = 0; i < page.Count; i++)
         {
-            var index = list.FindIndex(r => r.RunId == after);
-            start = index < 0 ? list.Count : index + 1;
+            // A run deleted between the index read and the row read is left out.
+            if (rows[i] is { } row)
+            {
+                edges.Add(new RunEdge(row, page[i].Cursor));
+            }
         }
-        var size = Math.Clamp(first ?? 50, 1, 1000);
-        var page = list.Skip(start).Take(size).ToList();
-        return new RunPage(page, start + page.Count < list.Count, list.Count);
+        return new RunPage(edges, hasMore, total);
     }
 }

@@ -26,21 +26,24 @@ internal sealed record RunIndexRow
     public IReadOnlyDictionary<string, IndexValue> Summary { get; init; } = new Dictionary<string, IndexValue>(StringComparer.Ordinal);
 }
 
-/// <summary>Runs changed since a watermark: rows to upsert, ids to drop (moved away), and the new watermark.</summary>
-internal sealed record RunIndexDelta(IReadOnlyList<RunIndexRow> Rows, IReadOnlyList<string> Removed, DateTimeOffset Watermark);
+/// <summary>The current state of some runs: rows to upsert, ids to drop (moved away or gone).</summary>
+internal sealed record RunIndexDelta(IReadOnlyList<RunIndexRow> Rows, IReadOnlyList<string> Removed);
 
-/// <summary>Where the run index reads runs from (the run store in production; generated rows in tests and the bench).</summary>
+/// <summary>One change-log entry: its unique key and the run it names.</summary>
+internal sealed record RunChange(string Key, string RunId);
+
+/// <summary>Where the run index reads runs from (the run store and its change log in production).</summary>
 internal interface IRunIndexSource
 {
     /// <summary>Every run of the project, deleted ones included (flagged).</summary>
     IAsyncEnumerable<RunIndexRow> ReadAllAsync(string entity, string project, CancellationToken cancellationToken);
 
-    /// <summary>
-    /// Runs changed at or after <paramref name="since"/> (a watermark from a previous read). Runs removed
-    /// outright by other code paths are not reported; the periodic full read catches those.
-    /// </summary>
-    Task<RunIndexDelta> ReadChangedAsync(string entity, string project, DateTimeOffset since, CancellationToken cancellationToken);
+    /// <summary>Change-log entries written at or after <paramref name="since"/>.</summary>
+    Task<IReadOnlyList<RunChange>> ReadChangesAsync(string entity, string project, DateTimeOffset since, CancellationToken cancellationToken);
 
-    /// <summary>The watermark a full read starting now may use (later changes are re-read by the next delta).</summary>
-    DateTimeOffset CurrentWatermark();
+    /// <summary>The current rows of the named runs (point reads).</summary>
+    Task<RunIndexDelta> ReadRunsAsync(string entity, string project, IReadOnlyCollection<string> runIds, CancellationToken cancellationToken);
+
+    /// <summary>Drops change-log entries older than <paramref name="before"/> (bounded work per call).</summary>
+    Task PruneChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken);
 }

@@ -11,25 +11,35 @@ internal sealed class RunIndexOptions
 {
     public const string Section = "RunIndex";
 
-    /// <summary>How long a cached index is served without asking storage for changes.</summary>
-    public TimeSpan Freshness { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long a cached index is served without reading the change log. Zero (the default) reads the
+    /// log's tail on every query, so a query reflects every run write that finished before it started.
+    /// </summary>
+    public TimeSpan Freshness { get; set; } = TimeSpan.Zero;
 
     /// <summary>The least time between two snapshot uploads of one project.</summary>
     public TimeSpan SaveInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>A snapshot older than this is rebuilt from all runs (catches runs removed outside this service).</summary>
-    public TimeSpan FullRebuildAfter { get; set; } = TimeSpan.FromMinutes(15);
+    /// <summary>A snapshot older than this is rebuilt from all runs (a safety net for writes that bypass the change log).</summary>
+    public TimeSpan FullRebuildAfter { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>How far before the watermark change reads start (storage clocks are not exact).</summary>
-    public TimeSpan WatermarkMargin { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// How far before the watermark change-log reads start: covers writers whose entry time was taken
+    /// before a read but whose entry landed after it, and clock differences between instances.
+    /// </summary>
+    public TimeSpan WatermarkMargin { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long change-log entries are kept behind a saved snapshot; a cached index idle longer reloads.</summary>
+    public TimeSpan ChangeLogRetention { get; set; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>
 /// The per-project run index: a materialised snapshot of every run's filterable fields, kept as a
 /// blob (container <c>runindex</c>, one per project, written If-Match its ETag) and cached in process.
-/// A query validates the cache at most once per <see cref="RunIndexOptions.Freshness"/>: one blob
-/// properties read (another instance may have saved a newer snapshot) and one table query for runs
-/// changed since the snapshot's watermark. So filter/sort/group over 100,000 runs never reads the runs.
+/// Changes come from the project's change log (<see cref="RunChangeLog"/>): a refresh reads the log's
+/// tail after the watermark (one indexed range read) and point-reads only the runs named there; a cold
+/// start downloads the snapshot and applies the tail after its watermark. So filter/sort/group over
+/// 100,000 runs never scans the runs.
 /// </summary>
 internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource source, TimeProvider clock, IOptions<RunIndexOptions> options, ILogger<RunIndexService> logger)
 {
@@ -42,7 +52,12 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         public SemaphoreSlim Lock { get; } = new(1, 1);
         public RunTable? Table { get; set; }
         public ETag? ETag { get; set; }
+
+        /// <summary>Every change-log entry written before this time is applied (give or take the margin).</summary>
         public DateTimeOffset Watermark { get; set; }
+
+        /// <summary>Log entries already applied that the next read (which starts a margin early) returns again.</summary>
+        public HashSet<string> Applied { get; set; } = new(StringComparer.Ordinal);
         public DateTimeOffset BuiltAt { get; set; }
         public DateTimeOffset CheckedAt { get; set; }
         public DateTimeOffset SavedAt { get; set; }
@@ -65,7 +80,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         }
     }
 
-    /// <summary>Applies this service's own writes at once (read-your-writes); storage stays the truth the next refresh reads.</summary>
+    /// <summary>Applies this service's own writes at once (read-your-writes); the change log stays the truth the next refresh reads.</summary>
     public async Task ApplyAsync(string entity, string project, IEnumerable<RunIndexRow> upserts, IEnumerable<string> removals, CancellationToken cancellationToken)
     {
         if (!_entries.TryGetValue(Key(entity, project), out var entry))
@@ -121,52 +136,60 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         {
             return;
         }
+        if (entry.Table is not null && now - entry.Watermark > settings.ChangeLogRetention / 2)
+        {
+            // Idle so long that log entries it has not read may have been pruned: start cold.
+            entry.Table = null;
+        }
         var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
         var blobName = BlobName(entity, project);
-        if (entry.Table is null)
+        if (entry.Table is null && !await LoadAsync(entry, container, blobName, cancellationToken).ConfigureAwait(false))
         {
-            if (!await LoadAsync(entry, container, blobName, cancellationToken).ConfigureAwait(false))
-            {
-                await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        else
-        {
-            var properties = await container.GetPropertiesAsync(blobName, cancellationToken).ConfigureAwait(false);
-            if (properties is not null && properties.ETag != entry.ETag)
-            {
-                await LoadAsync(entry, container, blobName, cancellationToken).ConfigureAwait(false);
-            }
+            await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
         }
         if (now - entry.BuiltAt > settings.FullRebuildAfter)
         {
             await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
         }
-        var delta = await source.ReadChangedAsync(entity, project, entry.Watermark - settings.WatermarkMargin, cancellationToken).ConfigureAwait(false);
-        foreach (var row in delta.Rows)
+
+        // Read the tail from a margin before the watermark; entries seen before are skipped by key.
+        var readStart = clock.GetUtcNow();
+        var changes = await source.ReadChangesAsync(entity, project, entry.Watermark - settings.WatermarkMargin, cancellationToken).ConfigureAwait(false);
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var change in changes)
         {
-            entry.Table!.Upsert(row);
+            if (!entry.Applied.Contains(change.Key))
+            {
+                changed.Add(change.RunId);
+            }
         }
-        foreach (var id in delta.Removed)
+        if (changed.Count > 0)
         {
-            entry.Table!.Remove(id);
-        }
-        if (delta.Watermark > entry.Watermark)
-        {
-            entry.Watermark = delta.Watermark;
+            var delta = await source.ReadRunsAsync(entity, project, changed, cancellationToken).ConfigureAwait(false);
+            foreach (var row in delta.Rows)
+            {
+                entry.Table!.Upsert(row);
+            }
+            foreach (var id in delta.Removed)
+            {
+                entry.Table!.Remove(id);
+            }
             entry.Dirty = true;
         }
-        entry.Dirty |= delta.Rows.Count > 0 || delta.Removed.Count > 0;
+        entry.Applied = changes.Select(c => c.Key).ToHashSet(StringComparer.Ordinal);
+        entry.Watermark = readStart;
         if (entry.Dirty && now - entry.SavedAt >= settings.SaveInterval)
         {
             await SaveAsync(entry, container, blobName, cancellationToken).ConfigureAwait(false);
+            await source.PruneChangesAsync(entity, project, entry.Watermark - settings.ChangeLogRetention, cancellationToken).ConfigureAwait(false);
         }
         entry.CheckedAt = clock.GetUtcNow();
     }
 
     private async Task BuildAsync(Entry entry, string entity, string project, CancellationToken cancellationToken)
     {
-        var watermark = source.CurrentWatermark();
+        // Changes made while the runs are read are in the log after this watermark.
+        var watermark = clock.GetUtcNow();
         var table = new RunTable();
         await foreach (var row in source.ReadAllAsync(entity, project, cancellationToken).ConfigureAwait(false))
         {
@@ -174,6 +197,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         }
         entry.Table = table;
         entry.Watermark = watermark;
+        entry.Applied = new HashSet<string>(StringComparer.Ordinal);
         entry.BuiltAt = clock.GetUtcNow();
         var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
         await SaveAsync(entry, container, BlobName(entity, project), cancellationToken).ConfigureAwait(false);
@@ -188,6 +212,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         }
         entry.Table = snapshot.Table;
         entry.Watermark = snapshot.Watermark;
+        entry.Applied = new HashSet<string>(StringComparer.Ordinal);
         entry.BuiltAt = snapshot.BuiltAt;
         entry.ETag = blob.Value.ETag;
         entry.Dirty = false;
@@ -196,6 +221,8 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
 
     private async Task SaveAsync(Entry entry, BlobStore container, string blobName, CancellationToken cancellationToken)
     {
+        // The snapshot's watermark is a margin early: a cold start re-reads that window, since the
+        // applied-key set is not saved.
         var data = RunIndexCodec.Write(entry.Table!, entry.Watermark, entry.BuiltAt);
         try
         {
@@ -203,7 +230,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         }
         catch (ConflictException)
         {
-            // Another instance saved first; the next refresh loads its snapshot and re-reads changes after its watermark.
+            // Another instance saved first. Both hold every logged change, so the next save overwrites it.
             logger.LogDebug("Run index {Blob} was saved concurrently", blobName);
             entry.ETag = null;
         }

@@ -238,6 +238,7 @@ internal sealed class RunQueryService(
         entity.Remove(DeletedRunMarker.MovedToProperty);
         await deleted.UpsertAsync(entity, cancellationToken: cancellationToken).ConfigureAwait(false);
         await runsTable.DeleteAsync(row.PartitionKey, row.RowKey, etag, cancellationToken).ConfigureAwait(false);
+        await RunChangeLog.RecordAsync(storage, key, cancellationToken).ConfigureAwait(false);
         await ReindexAsync(key.Entity, key.Project, row, deleted: true, cancellationToken).ConfigureAwait(false);
     }
 
@@ -269,6 +270,7 @@ internal sealed class RunQueryService(
             throw new ConflictException($"A run '{key.RunId}' exists again in {key.Entity}/{key.Project}; delete or move it first.");
         }
         await deleted.DeleteAsync(marker.PartitionKey, marker.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await RunChangeLog.RecordAsync(storage, key, cancellationToken).ConfigureAwait(false);
         var row = await runs.FindRunAsync(key, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundException($"Run '{key.RunId}' not found.");
         await ReindexAsync(key.Entity, key.Project, row, deleted: false, cancellationToken).ConfigureAwait(false);
         return await ToDtoAsync(row, deleted: null, cancellationToken).ConfigureAwait(false);
@@ -382,6 +384,7 @@ internal sealed class RunQueryService(
         await runsTable.DeleteAsync(row.PartitionKey, row.RowKey, source.ETag, cancellationToken).ConfigureAwait(false);
         // A tombstone in the target partition from an earlier move away would hide the run there.
         await deletedTable.DeleteAsync(moved.PartitionKey, moved.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(RunChangeLog.RecordAsync(storage, key, cancellationToken), RunChangeLog.RecordAsync(storage, target, cancellationToken)).ConfigureAwait(false);
 
         await index.ApplyAsync(key.Entity, key.Project, [], [key.RunId], cancellationToken).ConfigureAwait(false);
         var movedRow = await runs.FindRunAsync(target, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundException($"Run '{key.RunId}' not found.");

@@ -17,11 +17,9 @@ internal sealed class DeletedRunMarker
     public const string DeletedAtProperty = "DeletedAt";
 }
 
-/// <summary>Reads the run index's rows from the run store (tables <c>runs</c> and <c>deletedruns</c>).</summary>
-internal sealed class RunStoreIndexSource(StorageAccount storage, RunService runs, TimeProvider clock) : IRunIndexSource
+/// <summary>Reads the run index's rows from the run store (tables <c>runs</c> and <c>deletedruns</c>) and its change log.</summary>
+internal sealed class RunStoreIndexSource(StorageAccount storage, RunService runs) : IRunIndexSource
 {
-    public DateTimeOffset CurrentWatermark() => clock.GetUtcNow() - TimeSpan.FromSeconds(5);
-
     public async IAsyncEnumerable<RunIndexRow> ReadAllAsync(string entity, string project, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var partition = RunService.PartitionOf(entity, project);
@@ -42,37 +40,40 @@ internal sealed class RunStoreIndexSource(StorageAccount storage, RunService run
         }
     }
 
-    public async Task<RunIndexDelta> ReadChangedAsync(string entity, string project, DateTimeOffset since, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RunChange>> ReadChangesAsync(string entity, string project, DateTimeOffset since, CancellationToken cancellationToken) =>
+        (await RunChangeLog.ReadSinceAsync(storage, entity, project, since, cancellationToken).ConfigureAwait(false))
+            .Select(r => new RunChange(r.RowKey, r.RunId)).ToList();
+
+    public Task PruneChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken) =>
+        RunChangeLog.PruneAsync(storage, entity, project, before, max: 1000, cancellationToken);
+
+    /// <summary>
+    /// Point reads of each named run: the live row (flagged deleted when soft-deleted), else a deleted
+    /// run's kept row, else nothing (moved away or never existed), which removes it from the index.
+    /// </summary>
+    public async Task<RunIndexDelta> ReadRunsAsync(string entity, string project, IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
     {
         var partition = RunService.PartitionOf(entity, project);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Timestamp ge {since}");
-        var latest = new Dictionary<string, (DateTimeOffset Stamp, RunIndexRow? Row)>(StringComparer.Ordinal);
-        var watermark = since;
         var table = await storage.TableAsync(RunService.RunsTable).ConfigureAwait(false);
-        await foreach (var row in table.QueryAsync<RunRow>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            var stamp = row.Timestamp ?? since;
-            watermark = stamp > watermark ? stamp : watermark;
-            latest[row.RunId] = (stamp, await ToIndexRowAsync(row, deleted: false, cancellationToken).ConfigureAwait(false));
-        }
         var deleted = await storage.TableAsync(DeletedRunMarker.TableName).ConfigureAwait(false);
-        await foreach (var marker in deleted.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        var found = new RunIndexRow?[runIds.Count];
+        var ids = runIds.ToArray();
+        await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
         {
-            var stamp = marker.Timestamp ?? since;
-            watermark = stamp > watermark ? stamp : watermark;
-            var id = marker.GetString(nameof(RunRow.RunId)) ?? TableKeys.Unescape(marker.RowKey);
-            if (latest.TryGetValue(id, out var existing) && existing.Stamp >= stamp)
+            var rowKey = TableKeys.Escape(ids[i]);
+            if (await table.GetAsync<RunRow>(partition, rowKey, ct).ConfigureAwait(false) is { } row)
             {
-                continue;
+                found[i] = await ToIndexRowAsync(row, deleted: false, ct).ConfigureAwait(false);
             }
-            latest[id] = (stamp, marker.GetString(DeletedRunMarker.MovedToProperty) is null
-                ? await ToIndexRowAsync(ToRunRow(marker), deleted: true, cancellationToken).ConfigureAwait(false)
-                : null);
-        }
+            else if (await deleted.GetAsync<TableEntity>(partition, rowKey, ct).ConfigureAwait(false) is { } marker
+                && marker.GetString(DeletedRunMarker.MovedToProperty) is null)
+            {
+                found[i] = await ToIndexRowAsync(ToRunRow(marker), deleted: true, ct).ConfigureAwait(false);
+            }
+        }).ConfigureAwait(false);
         return new RunIndexDelta(
-            latest.Values.Where(v => v.Row is not null).Select(v => v.Row!).ToList(),
-            latest.Where(v => v.Value.Row is null).Select(v => v.Key).ToList(),
-            watermark);
+            found.Where(r => r is not null).Select(r => r!).ToList(),
+            ids.Where((_, i) => found[i] is null).ToList());
     }
 
     /// <summary>A deleted run's stored row back as a <see cref="RunRow"/> (same properties).</summary>
@@ -114,7 +115,7 @@ internal sealed class RunStoreIndexSource(StorageAccount storage, RunService run
             Host = row.Host,
             Sweep = row.SweepName,
             Runtime = runtime,
-            Deleted = deleted,
+            Deleted = deleted || row.DeletedAt is not null,
             Config = config,
             Summary = summary,
         };

@@ -583,7 +583,7 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
             return (null, name);
         }
 
-        public Task CommitAsync() => DeleteAsync(_replaced);
+        public Task CommitAsync() => Task.WhenAll(DeleteAsync(_replaced), Query.RunChangeLog.RecordAsync(service.Storage, key));
 
         public Task RollbackAsync() => DeleteAsync(_written);
 
