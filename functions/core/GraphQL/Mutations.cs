@@ -294,6 +294,7 @@ internal sealed class QueryType : ObjectGraphType
         Field<ServerInfoType>("serverInfo").Resolve(_ => new object());
         Field<ProjectType>("project").Argument<StringGraphType>("name").Argument<StringGraphType>("entityName").ResolveAsync(ProjectType.ResolveAsync);
         Field<ProjectType>("model").Argument<StringGraphType>("name").Argument<StringGraphType>("entityName").ResolveAsync(ProjectType.ResolveAsync);
+        ProjectListing.AddRootFields(this);
     }
 }
 

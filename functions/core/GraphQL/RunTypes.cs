@@ -19,6 +19,7 @@ internal sealed class ProjectType : ObjectGraphType<ProjectSource>
         Field<NonNullGraphType<StringGraphType>>("entityName").Resolve(c => c.Source.Entity);
         Field<NonNullGraphType<EntityType>>("entity").Resolve(c => new NamedSource(RunIds.Entity(c.Source.Entity), c.Source.Entity));
         Field<BooleanGraphType>("readOnly").Resolve(_ => false);
+        Field<BooleanGraphType>("isBenchmark").Resolve(_ => false);
         Field<WandbDateTimeGraphType>("createdAt").Resolve(c => c.Source.Row?.CreatedAt);
         Field<RunType>("run").Argument<StringGraphType>("name").ResolveAsync(c => FindRunAsync(c, missingOk: true));
         Field<RunType>("bucket")
@@ -291,5 +292,69 @@ internal static class RunListing
             }
         }
         return new RunPage(edges, hasMore, total);
+    }
+}
+
+internal sealed record ProjectPage(IReadOnlyList<ProjectSource> Projects, bool HasMore);
+
+internal sealed class ProjectEdgeType : ObjectGraphType<ProjectSource>
+{
+    public ProjectEdgeType()
+    {
+        Name = "ProjectEdge";
+        Field<NonNullGraphType<ProjectType>>("node").Resolve(c => c.Source);
+        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => c.Source.Name);
+    }
+}
+
+internal sealed class ProjectConnectionType : ObjectGraphType<ProjectPage>
+{
+    public ProjectConnectionType()
+    {
+        Name = "ProjectConnection";
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<ProjectEdgeType>>>>("edges").Resolve(c => c.Source.Projects);
+        Field<NonNullGraphType<PageInfoType>>("pageInfo").Resolve(c => (c.Source.Projects.Count > 0 ? c.Source.Projects[^1].Name : null, c.Source.HasMore));
+    }
+}
+
+/// <summary><c>models(entityName, after, first)</c> / <c>projects(...)</c>: an entity's projects by name (<c>wandb.Api().projects()</c>); needs the Viewer role.</summary>
+internal static class ProjectListing
+{
+    public static void AddRootFields(ObjectGraphType query)
+    {
+        foreach (var name in new[] { "models", "projects" })
+        {
+            query.Field<ProjectConnectionType>(name)
+                .Argument<StringGraphType>("entityName")
+                .Argument<StringGraphType>("after")
+                .Argument<IntGraphType>("first")
+                .ResolveAsync(ResolveAsync);
+        }
+    }
+
+    private static async Task<object?> ResolveAsync(IResolveFieldContext context)
+    {
+        var principal = context.Principal();
+        var entity = RunService.ResolveEntity(principal, context.GetArgument<string?>("entityName"));
+        await context.Service<RunService>().AuthorizeAsync(principal, entity, Role.Viewer, context.CancellationToken).ConfigureAwait(false);
+        var first = Math.Clamp(context.GetArgument<int?>("first") ?? 50, 1, 1000);
+        var after = context.GetArgument<string?>("after");
+        var table = await context.Service<Storage.StorageAccount>().TableAsync(RunService.ProjectsTable).ConfigureAwait(false);
+        var page = new List<ProjectSource>(first + 1);
+        var from = string.IsNullOrEmpty(after) ? null : Storage.TableKeys.Escape(after);
+        await foreach (var row in table.QueryPartitionAsync<ProjectRow>(Storage.TableKeys.Escape(entity), from, cancellationToken: context.CancellationToken).ConfigureAwait(false))
+        {
+            if (row.RowKey == from)
+            {
+                continue;
+            }
+            page.Add(new ProjectSource(entity, row.Name, row));
+            if (page.Count > first)
+            {
+                break;
+            }
+        }
+        var hasMore = page.Count > first;
+        return new ProjectPage(hasMore ? page[..first] : page, hasMore);
     }
 }

@@ -62,6 +62,9 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         public DateTimeOffset CheckedAt { get; set; }
         public DateTimeOffset SavedAt { get; set; }
         public bool Dirty { get; set; }
+
+        /// <summary>The snapshot upload in flight (its result is the blob's new ETag); queries never wait for it.</summary>
+        public Task<ETag?>? Saving { get; set; }
     }
 
     /// <summary>Runs <paramref name="read"/> over the project's current index (serialised per project).</summary>
@@ -126,6 +129,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         {
             entry.Lock.Release();
         }
+        await entry.Saving!.ConfigureAwait(false);
     }
 
     private async Task RefreshAsync(Entry entry, string entity, string project, CancellationToken cancellationToken)
@@ -180,8 +184,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         entry.Watermark = readStart;
         if (entry.Dirty && now - entry.SavedAt >= settings.SaveInterval)
         {
-            await SaveAsync(entry, container, blobName, cancellationToken).ConfigureAwait(false);
-            await source.PruneChangesAsync(entity, project, entry.Watermark - settings.ChangeLogRetention, cancellationToken).ConfigureAwait(false);
+            StartSave(entry, container, blobName, () => source.PruneChangesAsync(entity, project, readStart - settings.ChangeLogRetention, CancellationToken.None));
         }
         entry.CheckedAt = clock.GetUtcNow();
     }
@@ -200,10 +203,10 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         entry.Applied = new HashSet<string>(StringComparer.Ordinal);
         entry.BuiltAt = clock.GetUtcNow();
         var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
-        await SaveAsync(entry, container, BlobName(entity, project), cancellationToken).ConfigureAwait(false);
+        StartSave(entry, container, BlobName(entity, project), () => Task.CompletedTask);
     }
 
-    private static async Task<bool> LoadAsync(Entry entry, BlobStore container, string blobName, CancellationToken cancellationToken)
+    private async Task<bool> LoadAsync(Entry entry, BlobStore container, string blobName, CancellationToken cancellationToken)
     {
         var blob = await container.DownloadAsync(blobName, cancellationToken).ConfigureAwait(false);
         if (blob is null || RunIndexCodec.Read(blob.Value.Content.ToMemory()) is not { } snapshot)
@@ -216,31 +219,72 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         entry.BuiltAt = snapshot.BuiltAt;
         entry.ETag = blob.Value.ETag;
         entry.Dirty = false;
+        entry.SavedAt = clock.GetUtcNow();
         return true;
     }
 
-    private async Task SaveAsync(Entry entry, BlobStore container, string blobName, CancellationToken cancellationToken)
+    /// <summary>
+    /// Saves the snapshot in the background: the upload task takes the project's lock only to encode
+    /// (queries never wait for the upload), then uploads If-Match the last saved ETag and runs
+    /// <paramref name="afterSave"/> (change-log pruning). One save at a time per project.
+    /// </summary>
+    private void StartSave(Entry entry, BlobStore container, string blobName, Func<Task> afterSave)
     {
-        // The snapshot's watermark is a margin early: a cold start re-reads that window, since the
-        // applied-key set is not saved.
-        var data = RunIndexCodec.Write(entry.Table!, entry.Watermark, entry.BuiltAt);
-        try
+        if (entry.Saving is { IsCompleted: false })
         {
-            entry.ETag = await container.UploadAsync(blobName, BinaryData.FromBytes(data), "application/octet-stream", entry.ETag, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ConflictException)
-        {
-            // Another instance saved first. Both hold every logged change, so the next save overwrites it.
-            logger.LogDebug("Run index {Blob} was saved concurrently", blobName);
-            entry.ETag = null;
-        }
-        catch (Errors.NotFoundException)
-        {
-            // If-Match against a deleted blob: write it fresh.
-            entry.ETag = await container.UploadAsync(blobName, BinaryData.FromBytes(data), "application/octet-stream", null, cancellationToken).ConfigureAwait(false);
+            return;
         }
         entry.SavedAt = clock.GetUtcNow();
         entry.Dirty = false;
+        entry.Saving = Task.Run(async () =>
+        {
+            BinaryData data;
+            ETag? etag;
+            // The caller holds the lock; the task waits for it, so encoding happens after the query that started it.
+            await entry.Lock.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (entry.Table is null)
+                {
+                    return null;
+                }
+                // The snapshot keeps the watermark; a cold start re-reads a margin before it (the applied-key set is not saved).
+                data = BinaryData.FromBytes(RunIndexCodec.Write(entry.Table, entry.Watermark, entry.BuiltAt));
+                etag = entry.ETag;
+            }
+            finally
+            {
+                entry.Lock.Release();
+            }
+            ETag? saved;
+            try
+            {
+                saved = await container.UploadAsync(blobName, data, "application/octet-stream", etag, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (ConflictException)
+            {
+                // Another instance saved first. Both hold every logged change, so the next save overwrites it.
+                logger.LogDebug("Run index {Blob} was saved concurrently", blobName);
+                saved = null;
+            }
+            catch (Errors.NotFoundException)
+            {
+                // If-Match against a deleted blob: write it fresh.
+                saved = await container.UploadAsync(blobName, data, "application/octet-stream", null, CancellationToken.None).ConfigureAwait(false);
+            }
+            await entry.Lock.WaitAsync().ConfigureAwait(false);
+            entry.ETag = saved;
+            entry.Lock.Release();
+            try
+            {
+                await afterSave().ConfigureAwait(false);
+            }
+            catch (WeightlessException ex)
+            {
+                logger.LogWarning(ex, "Pruning the run change log after saving {Blob} failed", blobName);
+            }
+            return saved;
+        });
     }
 
     private static string Key(string entity, string project) => entity + "\n" + project;

@@ -50,6 +50,15 @@ internal sealed class HistoryFunctions
         return QueryParameters.Json(await _history.M4Async(principal, entity, project, body, cancellationToken));
     }
 
+    /// <summary>One run's M4 buckets with the parameters in the query string (the POST form takes many runs).</summary>
+    [Function("GetRunHistoryM4")]
+    public async Task<IResult> GetRunHistoryM4([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/entities/{entity}/projects/{project}/runs/{run}/history/m4")] HttpRequest req, string entity, string project, string run, CancellationToken cancellationToken)
+    {
+        var principal = await _auth.AuthenticateAsync(req.HttpContext, cancellationToken);
+        var request = new M4Request([run], QueryParameters.List(req, "metrics"), QueryParameters.String(req, "xAxis"), QueryParameters.Double(req, "min"), QueryParameters.Double(req, "max"), QueryParameters.Int(req, "buckets"));
+        return QueryParameters.Json(await _history.M4Async(principal, entity, project, request, cancellationToken));
+    }
+
     [Function("GetSystemMetrics")]
     public async Task<IResult> GetSystemMetrics([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/entities/{entity}/projects/{project}/runs/{run}/system-metrics")] HttpRequest req, string entity, string project, string run, CancellationToken cancellationToken)
     {

@@ -22,6 +22,11 @@ internal static class QueryParameters
             ? long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : throw new ValidationFailedException($"'{name}' must be an integer.", name)
             : null;
 
+    public static double? Double(HttpRequest request, string name) =>
+        String(request, name) is { } text
+            ? double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) ? value : throw new ValidationFailedException($"'{name}' must be a finite number.", name)
+            : null;
+
     public static bool Bool(HttpRequest request, string name) =>
         String(request, name) is { } text
             && (bool.TryParse(text, out var value) ? value : text == "1" || (text == "0" ? false : throw new ValidationFailedException($"'{name}' must be true or false.", name)));

@@ -56,6 +56,7 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
             new("get", R + "/{run}/history/sampled", $"{runs}/{run}/history/sampled?keys=loss&samples=100", null, 200),
             new("get", R + "/{run}/history/export", $"{runs}/{run}/history/export?format=jsonl&maxStep=50", null, 200),
             new("post", R + "/history/m4", runs + "/history/m4", new { runs = new[] { run }, metrics = new[] { "loss" }, buckets = 100 }, 200),
+            new("get", R + "/{run}/history/m4", $"{runs}/{run}/history/m4?metrics=loss&buckets=100&min=0&max=2999", null, 200),
             new("get", R + "/{run}/system-metrics", $"{runs}/{run}/system-metrics?samples=5", null, 200),
             new("get", R + "/{run}/logs", $"{runs}/{run}/logs?limit=10", null, 200),
             new("get", R + "/{run}/files", $"{runs}/{run}/files", null, 200),

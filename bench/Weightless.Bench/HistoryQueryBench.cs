@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Weightless.Core.Auth;
+using Weightless.Core.Hosting;
+using Weightless.Core.History;
+using Weightless.Core.Query;
+using Weightless.Core.Runs;
+using Weightless.Core.Storage;
+using Weightless.Core.Tenancy;
+
+namespace Weightless.Bench;
+
+/// <summary>
+/// History reads at scale, through the REST API's services minus HTTP (role checks included):
+/// (2) one metric of <c>--steps</c> steps (1,000,000) → <c>--buckets</c> (1,000) M4 buckets;
+/// (3) a chart call: <c>--chart-runs</c> (20) runs × <c>--chart-metrics</c> (5) metrics × <c>--chart-steps</c>
+/// (100,000) steps at <c>--buckets</c> buckets; (4) full history export (CSV, JSON lines, Parquet) rows/s.
+/// Seeding goes through the ingest path (<see cref="FileStreamIngestor"/>: chunks, key index, M4 rollups) in
+/// posts of <c>--batch</c> (10,000) lines. "cold" = a fresh service provider (new clients, no cached
+/// table handles), "warm" = repeated calls. Options also: --iterations (20), --storage.
+/// </summary>
+internal sealed class HistoryQueryBench : IBenchScenario
+{
+    private const string Entity = "bench";
+    private const string Project = "charts";
+
+    public string Name => "history";
+
+    public string Description => "M4 of one 1M-step metric, a 20 runs x 5 metrics x 100k steps chart call, history export rows/s (--steps, --chart-runs, --chart-metrics, --chart-steps, --buckets, --batch, --iterations, --storage)";
+
+    public async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
+    {
+        var steps = options.Long("steps", 1_000_000);
+        var chartRuns = (int)options.Long("chart-runs", 20);
+        var chartMetrics = (int)options.Long("chart-metrics", 5);
+        var chartSteps = options.Long("chart-steps", 100_000);
+        var buckets = (int)options.Long("buckets", 1000);
+        var batch = (int)options.Long("batch", 10_000);
+        var iterations = (int)options.Long("iterations", 20);
+        var prefix = "h" + Guid.NewGuid().ToString("N")[..8];
+        Console.WriteLine($"steps={steps:N0} chart={chartRuns} runs x {chartMetrics} metrics x {chartSteps:N0} steps buckets={buckets} batch={batch:N0} prefix={prefix}");
+
+        ServiceProvider Provider()
+        {
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Storage:ConnectionString"] = options.Storage,
+                ["Storage:TablePrefix"] = prefix,
+            }).Build();
+            var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
+            services.AddWeightlessCore(configuration, "weightless-bench").AddWeightlessRuns(configuration).AddWeightlessQuery(configuration);
+            return services.BuildServiceProvider();
+        }
+
+        var principal = new Principal(Entity, false, AuthMethod.ApiKey);
+        var admin = new Principal("admin", true, AuthMethod.ApiKey);
+        var longRun = "long";
+        var chartIds = Enumerable.Range(0, chartRuns).Select(i => "c" + i.ToString("D2", CultureInfo.InvariantCulture)).ToList();
+        await using (var seedProvider = Provider())
+        {
+            await seedProvider.GetRequiredService<TenancyService>().CreateUserAsync(Entity, null, isInstanceAdmin: false, cancellationToken);
+            var runs = seedProvider.GetRequiredService<RunService>();
+            var ingestor = seedProvider.GetRequiredService<FileStreamIngestor>();
+            foreach (var id in chartIds.Prepend(longRun))
+            {
+                await runs.UpsertAsync(admin, new UpsertRunCommand { Entity = Entity, Project = Project, Name = id, State = "finished" }, cancellationToken);
+            }
+            var seed = Stopwatch.StartNew();
+            await SeedAsync(ingestor, new RunKey(Entity, Project, longRun), steps, 1, batch, cancellationToken);
+            Console.WriteLine($"seeded {longRun}: {steps:N0} steps x 1 metric in {seed.Elapsed.TotalSeconds:N1} s ({steps / seed.Elapsed.TotalSeconds:N0} rows/s through FileStreamIngestor)");
+            seed.Restart();
+            await Parallel.ForEachAsync(chartIds, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (id, ct) =>
+                await SeedAsync(ingestor, new RunKey(Entity, Project, id), chartSteps, chartMetrics, batch, ct));
+            var chartRows = chartSteps * chartRuns;
+            Console.WriteLine($"seeded {chartRuns} chart runs: {chartRows:N0} rows x {chartMetrics} metrics in {seed.Elapsed.TotalSeconds:N1} s ({chartRows / seed.Elapsed.TotalSeconds:N0} rows/s, 4 runs in parallel)");
+        }
+
+        var single = new M4Request([longRun], ["m0"], null, null, null, buckets);
+        var chart = new M4Request(chartIds, Enumerable.Range(0, chartMetrics).Select(m => "m" + m.ToString(CultureInfo.InvariantCulture)).ToList(), null, null, null, buckets);
+
+        // Cold: a fresh provider per call (new storage clients and connections).
+        var coldSingle = new List<double>();
+        var coldChart = new List<double>();
+        for (var i = 0; i < 5; i++)
+        {
+            await using var provider = Provider();
+            var service = provider.GetRequiredService<HistoryQueryService>();
+            var watch = Stopwatch.StartNew();
+            await service.M4Async(principal, Entity, Project, single, cancellationToken);
+            coldSingle.Add(watch.Elapsed.TotalMilliseconds);
+            watch.Restart();
+            await service.M4Async(principal, Entity, Project, chart, cancellationToken);
+            coldChart.Add(watch.Elapsed.TotalMilliseconds);
+        }
+
+        await using var warmProvider = Provider();
+        var history = warmProvider.GetRequiredService<HistoryQueryService>();
+        var metrics = warmProvider.GetRequiredService<StorageMetrics>();
+        var answer = await history.M4Async(principal, Entity, Project, single, cancellationToken);
+        Console.WriteLine($"(2) M4 {longRun}/m0 over {steps:N0} steps: {answer.Series[0].Buckets.Count} buckets from {answer.Series[0].Source}");
+        QueryBench.Report("(2) cold (new provider)", coldSingle);
+        var before = metrics.Snapshot();
+        QueryBench.Report("(2) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, single, cancellationToken)));
+        Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
+
+        var chartAnswer = await history.M4Async(principal, Entity, Project, chart, cancellationToken);
+        Console.WriteLine($"(3) chart: {chartAnswer.Series.Count} series x {chartAnswer.Series[0].Buckets.Count} buckets from {chartAnswer.Series[0].Source}");
+        QueryBench.Report("(3) cold (new provider)", coldChart);
+        before = metrics.Snapshot();
+        QueryBench.Report("(3) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, chart, cancellationToken)));
+        Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
+
+        var exports = warmProvider.GetRequiredService<ExportService>();
+        foreach (var (run, rows) in new[] { (chartIds[0], chartSteps), (longRun, steps) })
+        {
+            foreach (var format in new[] { ExportFormat.Csv, ExportFormat.JsonLines, ExportFormat.Parquet })
+            {
+                var export = await exports.ExportHistoryAsync(principal, new RunKey(Entity, Project, run), format, null, null, null, cancellationToken);
+                var counting = new CountingStream();
+                var watch = Stopwatch.StartNew();
+                await export.WriteAsync(counting, cancellationToken);
+                var seconds = watch.Elapsed.TotalSeconds;
+                Console.WriteLine($"(4) export {run} ({rows:N0} rows) as {format}: {seconds:N2} s = {rows / seconds:N0} rows/s, {counting.Length / 1e6:N1} MB");
+            }
+        }
+        return 0;
+    }
+
+    private static async Task SeedAsync(FileStreamIngestor ingestor, RunKey run, long steps, int metrics, int batch, CancellationToken cancellationToken)
+    {
+        for (long offset = 0; offset < steps; offset += batch)
+        {
+            var count = (int)Math.Min(batch, steps - offset);
+            await ingestor.ApplyAsync(run, FileStreamRequest.Parse(Body(offset, count, metrics)), cancellationToken);
+        }
+    }
+
+    private static byte[] Body(long offset, int count, int metrics)
+    {
+        var lines = new List<string>(count);
+        var builder = new StringBuilder(64 + metrics * 32);
+        for (var i = 0; i < count; i++)
+        {
+            var step = offset + i;
+            builder.Clear().Append('{');
+            for (var m = 0; m < metrics; m++)
+            {
+                var value = Math.Sin(step / (100.0 + m)) * (m + 1) + (step % 997 == 0 ? 50 : 0);
+                builder.Append("\"m").Append(m).Append("\": ").Append(value.ToString("R", CultureInfo.InvariantCulture)).Append(", ");
+            }
+            builder.Append("\"_step\": ").Append(step).Append(", \"_runtime\": ").Append((step * 0.05).ToString("R", CultureInfo.InvariantCulture)).Append('}');
+            lines.Add(builder.ToString());
+        }
+        return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["files"] = new Dictionary<string, object> { [FileStreamRequest.HistoryFile] = new { offset, content = lines } },
+        });
+    }
+
+    private static async Task<List<double>> RepeatAsync<T>(int iterations, Func<Task<T>> call)
+    {
+        var samples = new List<double>(iterations);
+        for (var i = 0; i < iterations; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            await call();
+            samples.Add(watch.Elapsed.TotalMilliseconds);
+        }
+        return samples;
+    }
+
+    private static string PerCall(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after, int calls) =>
+        string.Join(", ", after.Where(kv => kv.Value != before.GetValueOrDefault(kv.Key)).Select(kv => $"{kv.Key}={(kv.Value - before.GetValueOrDefault(kv.Key)) / (double)calls:N1}"));
+
+    /// <summary>A sink that only counts bytes (exports are measured without disk or network).</summary>
+    private sealed class CountingStream : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _length;
+        public override long Position { get => _length; set => throw new NotSupportedException(); }
+
+        private long _length;
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => _length += count;
+
+        public override void Write(ReadOnlySpan<byte> buffer) => _length += buffer.Length;
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            _length += buffer.Length;
+            return ValueTask.CompletedTask;
+        }
+    }
+}
