@@ -120,7 +120,7 @@ public sealed class RegistryRoleMatrixTests(ArtifactTestHost host) : IClassFixtu
 
         // Core registries exist in every organization, and cannot be deleted or made restricted.
         var list = await world.ExpectAsync(HttpStatusCode.OK, world.Users["viewer"].Http.GetAsync($"/api/v1/orgs/{world.Org}/registries"));
-        Assert.Equal(["model", "dataset"], list.EnumerateArray().Select(r => r.GetProperty("name").GetString()!).Take(2));
+        Assert.Equal(["dataset", "model"], list.EnumerateArray().Select(r => r.GetProperty("name").GetString()!).Take(2));
         await world.ExpectAsync(HttpStatusCode.BadRequest, world.Owner.DeleteAsync($"/api/v1/orgs/{world.Org}/registries/model"));
         await world.ExpectAsync(HttpStatusCode.BadRequest, world.Owner.PatchAsJsonAsync($"/api/v1/orgs/{world.Org}/registries/model", new { visibility = "restricted" }));
     }
