@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Weightless.Core.Artifacts;
 using Weightless.Core.Auth;
 using Weightless.Core.Errors;
@@ -524,7 +523,7 @@ internal sealed class RegistryService(RegistryAccess access, ArtifactService art
                 artifact.Type,
                 artifact.Digest,
                 artifact.Description,
-                Metadata(artifact.Metadata),
+                ArtifactApi.Metadata(artifact.Metadata),
                 tags,
                 artifact.FileCount,
                 artifact.Size,
@@ -580,22 +579,6 @@ internal sealed class RegistryService(RegistryAccess access, ArtifactService art
         (types ?? []).Select(t => ArtifactIds.ValidateType(t, "artifactTypes")).Distinct(StringComparer.Ordinal).ToList();
 
     private static bool Contains(string text, string query) => text.Contains(query, StringComparison.OrdinalIgnoreCase);
-
-    private static JsonNode? Metadata(string? metadata)
-    {
-        if (metadata is null)
-        {
-            return null;
-        }
-        try
-        {
-            return JsonNode.Parse(metadata);
-        }
-        catch (JsonException)
-        {
-            return JsonValue.Create(metadata);
-        }
-    }
 
     private static void CheckText(string? value, string field)
     {
