@@ -25,6 +25,10 @@ internal sealed partial class ArtifactService
         await tenancy.RequireRoleAsync(principal, key.Entity, role, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The viewer check before a collection is read by id: registry collections need the registry's viewer role.</summary>
+    public Task AuthorizeCollectionReadAsync(Principal principal, CollectionKey key, CancellationToken cancellationToken) =>
+        RequireCollectionRoleAsync(principal, key, Role.Viewer, [], cancellationToken);
+
     /// <summary>The link target's entity (a personal entity means the user's organization for registry projects) and the check to link there.</summary>
     private async Task<string> AuthorizeLinkTargetAsync(Principal principal, string entity, string project, ArtifactRow source, IReadOnlyCollection<string> aliases, CancellationToken cancellationToken)
     {

@@ -172,8 +172,34 @@ internal sealed class RegistryAccess(StorageAccount storage, TenancyService tena
             return;
         }
         var name = RegistryNames.RegistryOf(project);
+        if (project == RegistryNames.LegacyModelProject)
+        {
+            await AuthorizeLegacyAsync(principal, entity, role, aliases, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         var (registry, _) = await RequireAsync(principal, entity, name, Role.Viewer, cancellationToken).ConfigureAwait(false);
         await RequireAsync(principal, entity, name, AliasRole(registry, aliases, role), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The legacy model registry of a team: team members add models and aliases as before (seed
+    /// §15), the model registry's roles may raise that, and its protected aliases need its admins.
+    /// </summary>
+    private async Task AuthorizeLegacyAsync(Principal principal, string entity, Role role, IReadOnlyCollection<string> aliases, CancellationToken cancellationToken)
+    {
+        var registry = await FindAsync(entity, RegistryNames.Model, cancellationToken).ConfigureAwait(false) ?? CoreDefaults(entity, RegistryNames.Model);
+        var teamRole = await tenancy.GetRoleAsync(principal, entity, cancellationToken).ConfigureAwait(false);
+        var registryRole = await RoleAsync(principal, registry, cancellationToken).ConfigureAwait(false);
+        var effective = teamRole is null ? registryRole : registryRole is null || teamRole > registryRole ? teamRole : registryRole;
+        if (effective is null)
+        {
+            throw new NotFoundException($"Entity '{entity}' not found.");
+        }
+        var required = AliasRole(registry, aliases, role);
+        if (effective < required)
+        {
+            throw new ForbiddenException($"This needs the {required.ToWire()} role in the model registry of '{entity}'; you are {effective.Value.ToWire()}.");
+        }
     }
 
     public async Task AuthorizeLinkAsync(Principal principal, string entity, string project, ArtifactRow source, IReadOnlyCollection<string> aliases, CancellationToken cancellationToken)

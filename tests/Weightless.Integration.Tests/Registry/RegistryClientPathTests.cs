@@ -57,6 +57,10 @@ public sealed class RegistryClientPathTests(ArtifactTestHost host) : IClassFixtu
         var outsider = world.Users["outsider"];
         var hidden = await new WandbArtifactClient(host, outsider.Http, world.Org, "wandb-registry-models").ErrorAsync(PythonDocuments.ArtifactByName, new { entityName = world.Org, projectName = "wandb-registry-models", name = "classifier:latest" });
         Assert.Contains("not found", hidden, StringComparison.OrdinalIgnoreCase);
+        var collectionId = (await client.DataAsync("query C($entityName: String!, $name: String!) { project(name: \"wandb-registry-models\", entityName: $entityName) { artifactCollection(name: $name) { id } } }", new { entityName = world.Org, name = "classifier" }))
+            .GetProperty("project").GetProperty("artifactCollection").GetProperty("id").GetString();
+        var byId = await new WandbArtifactClient(host, outsider.Http, world.Org, "proj").ErrorAsync("query C($id: ID!) { artifactCollection(id: $id) { name } }", new { id = collectionId });
+        Assert.Contains("not found", byId, StringComparison.OrdinalIgnoreCase);
 
         // Linking publishes LINK_ARTIFACT and ADD_ARTIFACT_ALIAS for the registry collection.
         Assert.Contains(host.Sink.Events, e => e.Type == ArtifactEventTypes.LinkArtifact && e.Entity == world.Org && e.Project == "wandb-registry-models" && e.Collection == "classifier" && e.Version == "v0");
@@ -96,6 +100,12 @@ public sealed class RegistryClientPathTests(ArtifactTestHost host) : IClassFixtu
         Assert.NotNull(await new WandbArtifactClient(host, member, world.Org, "model-registry").ByNameAsync("mnist:v0"));
         var refused = await RegistryWorld.LinkAsync(member, id, world.Org, "model-registry", "mnist", "production");
         Assert.True(refused.TryGetProperty("errors", out _));
+        // As in the legacy registry, team members add models and ordinary aliases.
+        var added = await RegistryWorld.LinkAsync(member, id, world.Org, "model-registry", "mnist-copy", "candidate");
+        Assert.False(added.TryGetProperty("errors", out errors), errors.ToString());
+        // In a wandb-registry-* project the same member is only a viewer until invited.
+        var viewerOnly = await RegistryWorld.LinkAsync(member, id, world.Org, "wandb-registry-model", "mnist");
+        Assert.Equal("FORBIDDEN", viewerOnly.GetProperty("errors")[0].GetProperty("extensions").GetProperty("code").GetString());
     }
 
     [Fact]
