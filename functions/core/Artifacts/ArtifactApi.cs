@@ -168,7 +168,7 @@ internal sealed class ArtifactApi(ArtifactService artifacts)
     }
 
     /// <summary>Metadata as JSON; text the strict parser refuses (Python's NaN) is returned as a string rather than dropped.</summary>
-    private static JsonNode? Metadata(string? metadata)
+    internal static JsonNode? Metadata(string? metadata)
     {
         if (metadata is null)
         {

@@ -54,7 +54,7 @@ internal sealed partial class ArtifactService
         {
             throw new ValidationFailedException("'latest' always points at the newest version; it cannot be set.", "alias");
         }
-        await tenancy.RequireRoleAsync(principal, collectionKey.Entity, Role.Member, cancellationToken).ConfigureAwait(false);
+        await RequireCollectionRoleAsync(principal, collectionKey, Role.Member, [name], cancellationToken).ConfigureAwait(false);
         var target = await ResolveVersionAsync(collectionKey, index, cancellationToken).ConfigureAwait(false);
         if (target is not { State: ArtifactStates.Committed })
         {
@@ -72,7 +72,7 @@ internal sealed partial class ArtifactService
         {
             throw new ValidationFailedException("'latest' always points at the newest version; it cannot be removed.", "alias");
         }
-        await tenancy.RequireRoleAsync(principal, collectionKey.Entity, Role.Member, cancellationToken).ConfigureAwait(false);
+        await RequireCollectionRoleAsync(principal, collectionKey, Role.Member, [name], cancellationToken).ConfigureAwait(false);
         var table = await ArtifactsAsync().ConfigureAwait(false);
         if (await table.GetAsync<AliasRow>(collectionKey.PartitionKey, ArtifactKeys.AliasRow(name), cancellationToken).ConfigureAwait(false) is null)
         {
@@ -231,7 +231,7 @@ internal sealed partial class ArtifactService
         {
             throw new ValidationFailedException("Only committed versions can be linked.", "artifactID");
         }
-        await tenancy.RequireRoleAsync(principal, entity, Role.Member, cancellationToken).ConfigureAwait(false);
+        entity = await AuthorizeLinkTargetAsync(principal, entity, project, artifact, aliasNames, cancellationToken).ConfigureAwait(false);
         var targetKey = new CollectionKey(entity, project, name);
         await EnsureCollectionAsync(targetKey, artifact.Type, CollectionKinds.Portfolio, cancellationToken).ConfigureAwait(false);
         var table = await ArtifactsAsync().ConfigureAwait(false);

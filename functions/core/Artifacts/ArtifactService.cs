@@ -22,6 +22,7 @@ internal sealed partial class ArtifactService(
     TenancyService tenancy,
     RunService runs,
     IArtifactEventSink events,
+    Registry.IRegistryPolicy registry,
     TimeProvider clock,
     IOptions<ArtifactsOptions> options)
 {

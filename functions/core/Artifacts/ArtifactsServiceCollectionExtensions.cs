@@ -13,6 +13,7 @@ internal static class ArtifactsServiceCollectionExtensions
         services.TryAddSingleton<IArtifactEventSink, EventGridArtifactEventSink>();
         services.TryAddSingleton<ArtifactService>();
         services.TryAddSingleton<ArtifactApi>();
+        Registry.RegistryServiceCollectionExtensions.AddWeightlessRegistry(services);
         return services;
     }
 }

@@ -68,7 +68,7 @@ internal static class ArtifactSchema
         query.Field<ArtifactCollectionInterface>("artifactCollection").Argument<NonNullGraphType<IdGraphType>>("id").ResolveAsync(async c =>
         {
             var key = ArtifactIds.ParseSequence(c.GetArgument<string>("id"));
-            await c.Service<ArtifactService>().AuthorizeAsync(c.Principal(), key.Entity, Role.Viewer, c.CancellationToken).ConfigureAwait(false);
+            await c.Service<ArtifactService>().AuthorizeCollectionReadAsync(c.Principal(), key, c.CancellationToken).ConfigureAwait(false);
             return await c.Service<ArtifactService>().FindCollectionAsync(key, c.CancellationToken).ConfigureAwait(false);
         });
         // Client ids are not mapped: clients then resolve references by server id.

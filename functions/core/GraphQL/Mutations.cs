@@ -307,5 +307,6 @@ internal sealed class WandbSchema : Schema
         Mutation = new MutationType();
         RegisterType(typeof(ServerSettingsType));
         ArtifactSchema.Register(this);
+        RegistrySchema.Register(this);
     }
 }

@@ -58,6 +58,10 @@ internal sealed class ProjectType : ObjectGraphType<ProjectSource>
         var principal = context.Principal();
         var entity = RunService.ResolveEntity(principal, context.GetArgument<string?>("entityName"));
         var name = EntityNames.ValidateProject(context.GetArgument<string?>("name"), "name");
+        if (Registry.RegistryNames.IsGoverned(name))
+        {
+            return await RegistrySchema.ResolveProjectAsync(context, entity, name).ConfigureAwait(false);
+        }
         var runs = context.Service<RunService>();
         await runs.AuthorizeAsync(principal, entity, Role.Viewer, context.CancellationToken).ConfigureAwait(false);
         return new ProjectSource(entity, name, await runs.FindProjectAsync(entity, name, context.CancellationToken).ConfigureAwait(false));

@@ -130,8 +130,48 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
             Assert.Contains(call.Status.ToString(System.Globalization.CultureInfo.InvariantCulture), documentedStatuses[$"{call.Method} {call.Template}"]);
             exercised.Add($"{call.Method} {call.Template}");
         }
+        foreach (var call in RegistryCalls(_fixture.Team, _fixture.Viewer.Name))
+        {
+            var response = await SendAsync(owner, call.Method, call.Path, call.Body);
+            Assert.True(call.Status == (int)response.StatusCode, $"{call.Method} {call.Path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            Assert.Contains(call.Status.ToString(System.Globalization.CultureInfo.InvariantCulture), documentedStatuses[$"{call.Method} {call.Template}"]);
+            exercised.Add($"{call.Method} {call.Template}");
+        }
         Assert.Empty(documented.Except(exercised));
         Assert.Empty(exercised.Except(documented));
+    }
+
+    /// <summary>Every Registry operation, as the organization's admin, in an order that builds up and tears down one registry.</summary>
+    private static List<Call> RegistryCalls(string org, string member)
+    {
+        const string B = "/api/v1/orgs/{org}/registries";
+        var registries = $"/api/v1/orgs/{org}/registries";
+        var registry = registries + "/apiregistry";
+        var collection = registry + "/collections/classifier";
+        var missing = Core.Artifacts.ArtifactIds.Artifact(new Core.Artifacts.ArtifactKey(org, QueryApiFixture.Project, "absent", Guid.NewGuid().ToString("N")));
+        return
+        [
+            new("get", B, registries, null, 200),
+            new("post", B, registries, new { name = "apiregistry", description = "REST test", visibility = "restricted", artifactTypes = new[] { "model" } }, 201),
+            new("get", B + "/{registry}", registry, null, 200),
+            new("patch", B + "/{registry}", registry, new { description = "edited" }, 200),
+            new("put", B + "/{registry}/protected-aliases", registry + "/protected-aliases", new { aliases = new[] { "production" } }, 200),
+            new("get", B + "/{registry}/members", registry + "/members", null, 200),
+            new("put", B + "/{registry}/members", registry + "/members", new { user = member, role = "member" }, 200),
+            new("delete", B + "/{registry}/members/{kind}/{member}", $"{registry}/members/user/{member}", null, 204),
+            new("get", B + "/{registry}/collections", registry + "/collections?q=class", null, 200),
+            new("post", B + "/{registry}/collections", registry + "/collections", new { name = "classifier", type = "model", tags = new[] { "vision" } }, 201),
+            new("get", B + "/{registry}/collections/{collection}", collection, null, 200),
+            new("patch", B + "/{registry}/collections/{collection}", collection, new { description = "card", tags = new[] { "vision", "prod" } }, 200),
+            new("get", B + "/{registry}/collections/{collection}/versions", collection + "/versions?alias=production", null, 200),
+            new("post", B + "/{registry}/collections/{collection}/versions", collection + "/versions", new { artifactId = missing }, 404),
+            new("put", B + "/{registry}/collections/{collection}/aliases/{alias}", collection + "/aliases/production", new { version = "v0" }, 404),
+            new("delete", B + "/{registry}/collections/{collection}/aliases/{alias}", collection + "/aliases/staging", null, 404),
+            new("delete", B + "/{registry}/collections/{collection}/versions/{version}", collection + "/versions/v0", null, 404),
+            new("get", "/api/v1/orgs/{org}/registry-search", $"/api/v1/orgs/{org}/registry-search?q=vision", null, 200),
+            new("delete", B + "/{registry}/collections/{collection}", collection, null, 204),
+            new("delete", B + "/{registry}", registry, null, 204),
+        ];
     }
 
     [Fact]
