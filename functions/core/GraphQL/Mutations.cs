@@ -254,7 +254,8 @@ internal sealed class MutationType : ObjectGraphType
             user.RateLimited = limited;
             throw;
         }
-        return new UpsertBucketPayload(result.Run, result.Inserted);
+        var run = await context.Service<RunBranchService>().ApplyConfigBranchPointAsync(result.Run, command.Config, context.CancellationToken).ConfigureAwait(false);
+        return new UpsertBucketPayload(run, result.Inserted);
     }
 
     private static async Task<object?> CreateRunFilesAsync(IResolveFieldContext<object?> context)

@@ -97,13 +97,17 @@ internal sealed class ServerInfoType : ObjectGraphType<object>
 {
     public static readonly string Version = typeof(ServerInfoType).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
+    private static readonly ServerFeature[] AdvertisedFeatures = [new("FILESTREAM_GZIP", true)];
+
     public ServerInfoType()
     {
         Name = "ServerInfo";
         Field<JsonGraphType>("cliVersionInfo").Resolve(_ => JsonDocument.Parse("{}").RootElement);
         Field<LocalVersionInfoType>("latestLocalVersionInfo").Resolve(_ => new object());
-        // Advertise no optional features: each one commits the server to a protocol variant.
-        Field<NonNullGraphType<ListGraphType<NonNullGraphType<ServerFeatureType>>>>("features").Resolve(_ => Array.Empty<object>());
+        // Each advertised feature commits the server to a protocol variant, so only those it speaks:
+        // Go core gzips file_stream bodies when FILESTREAM_GZIP is on (its featurechecker maps the
+        // name onto spb.ServerFeature); RequestBodies inflates them.
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<ServerFeatureType>>>>("features").Resolve(_ => AdvertisedFeatures);
     }
 }
 
@@ -118,13 +122,15 @@ internal sealed class LocalVersionInfoType : ObjectGraphType<object>
     }
 }
 
-internal sealed class ServerFeatureType : ObjectGraphType<object>
+internal sealed record ServerFeature(string Name, bool IsEnabled);
+
+internal sealed class ServerFeatureType : ObjectGraphType<ServerFeature>
 {
     public ServerFeatureType()
     {
         Name = "ServerFeature";
-        Field<NonNullGraphType<StringGraphType>>("name").Resolve(_ => "");
-        Field<NonNullGraphType<BooleanGraphType>>("isEnabled").Resolve(_ => false);
+        Field<NonNullGraphType<StringGraphType>>("name").Resolve(c => c.Source.Name);
+        Field<NonNullGraphType<BooleanGraphType>>("isEnabled").Resolve(c => c.Source.IsEnabled);
     }
 }
 

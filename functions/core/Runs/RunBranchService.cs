@@ -101,7 +101,66 @@ internal sealed class RunBranchService(RunService runs, HistoryStore history, Ti
         {
             throw new ConflictException($"Run '{created.Run.RunId}' already exists in {parentKey.Entity}/{parentKey.Project}.");
         }
-        var childKey = created.Run.Key;
+        return await CopyPrefixAsync(parentKey, created.Run.Key, step, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The clients' <c>wandb.init(fork_from="parent?_step=N")</c>: they send no fork request but put
+    /// <c>_wandb.branch_point = {run_id, step}</c> into the config of the new run's first
+    /// <c>upsertBucket</c>, then stream history from the offset that answer's <c>historyLineCount</c>
+    /// gives. A run that names another run of its project there and has no history and no link yet
+    /// (so a retried upsert also completes) gets the parent's history up to N and the link.
+    /// Rewinding (<c>resume_from</c>) names the run itself and goes through <c>rewindRun</c> instead.
+    /// </summary>
+    public async Task<RunRow> ApplyConfigBranchPointAsync(RunRow run, string? config, CancellationToken cancellationToken)
+    {
+        if (run.ForkedFrom is not null || run.HistoryLineCount != 0 || ReadBranchPoint(config) is not var (parentId, step) || parentId == run.RunId)
+        {
+            return run;
+        }
+        var parentKey = run.Key with { RunId = parentId };
+        if (await runs.FindRunAsync(parentKey, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw new NotFoundException($"fork_from: run '{parentId}' not found in {run.Entity}/{run.Project}.");
+        }
+        return await CopyPrefixAsync(parentKey, run.Key, step, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary><c>_wandb.branch_point</c> of a config sent raw or W&amp;B-wrapped (<c>{"_wandb":{"value":{…}}}</c>).</summary>
+    internal static (string RunId, long Step)? ReadBranchPoint(string? config)
+    {
+        if (string.IsNullOrEmpty(config) || !config.Contains("branch_point", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        JsonNode? internals;
+        try
+        {
+            internals = JsonNode.Parse(config) is JsonObject root ? root["_wandb"] : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        if (internals is JsonObject wrapped && wrapped.ContainsKey("value"))
+        {
+            internals = wrapped["value"];
+        }
+        if (internals is not JsonObject inner || inner["branch_point"] is not JsonObject point
+            || point["run_id"] is not JsonValue runValue || !runValue.TryGetValue<string>(out var runId) || string.IsNullOrWhiteSpace(runId)
+            || point["step"] is not JsonValue stepValue || !stepValue.TryGetValue<double>(out var step))
+        {
+            return null;
+        }
+        if (double.IsNaN(step) || step < 0 || step > long.MaxValue || step != Math.Floor(step))
+        {
+            throw new ValidationFailedException("fork_from: '_step' must be a whole step, 0 or more.", "config");
+        }
+        return (RunService.ValidateRunId(runId.Trim(), "config"), (long)step);
+    }
+
+    private async Task<RunRow> CopyPrefixAsync(RunKey parentKey, RunKey childKey, long step, CancellationToken cancellationToken)
+    {
         var copied = await history.CopyPrefixAsync(parentKey, childKey, step, cancellationToken).ConfigureAwait(false);
         var recomputed = await RecomputeAsync(childKey, cancellationToken).ConfigureAwait(false);
         return await runs.UpdateAsync(childKey, async (row, edit) =>

@@ -8,12 +8,94 @@ namespace Weightless.Integration.Tests.Runs;
 /// <summary>Fork and rewind (seed §1.5.3, §1.5.7): REST endpoints and the client's <c>rewindRun</c> mutation.</summary>
 public sealed class RunBranchTests(WandbTestHost host) : IClassFixture<WandbTestHost>
 {
+    /// <summary>The exact document of wandb's <c>core/api/graphql/mutation_rewind_run.graphql</c> (and <c>Api.rewind_run</c> in the Python SDK).</summary>
     private const string RewindRun = """
-        mutation RewindRun($runName: String!, $entity: String, $project: String, $metricName: String!, $metricValue: Float!) {
-          rewindRun(input: {runName: $runName, entityName: $entity, projectName: $project, metricName: $metricName, metricValue: $metricValue}) {
-            rewoundRun { id name displayName summaryMetrics config historyLineCount sweepName project { name entity { name } } }
-          }
-        }
+         mutation RewindRun($runName: String!, $entity: String, $project: String, $metricName: String!, $metricValue: Float!) {
+                    rewindRun(input: {runName: $runName, entityName: $entity, projectName: $project, metricName: $metricName, metricValue: $metricValue}) {
+                        rewoundRun {
+                            id
+                            name
+                            displayName
+                            description
+                            config
+                            sweepName
+                            project {
+                                id
+                                name
+                                entity {
+                                    id
+                                    name
+                                }
+                            }
+                            historyLineCount
+                        }
+                    }
+                }
+        """;
+
+    /// <summary>The exact document of wandb's <c>core/api/graphql/mutation_run.graphql</c> (Go core ≥ 0.18).</summary>
+    private const string GoUpsertBucket = """
+        mutation UpsertBucket(
+                    $id: String,
+                    $name: String,
+                    $project: String,
+                    $entity: String,
+                    $groupName: String,
+                    $description: String,
+                    $displayName: String,
+                    $notes: String,
+                    $commit: String,
+                    $config: JSONString,
+                    $host: String,
+                    $debug: Boolean,
+                    $program: String,
+                    $repo: String,
+                    $jobType: String,
+                    $state: String,
+                    $sweep: String,
+                    $tags: [String!],
+                    $summaryMetrics: JSONString,
+                ) {
+                    upsertBucket(input: {
+                        id: $id,
+                        name: $name,
+                        groupName: $groupName,
+                        modelName: $project,
+                        entityName: $entity,
+                        description: $description,
+                        displayName: $displayName,
+                        notes: $notes,
+                        config: $config,
+                        commit: $commit,
+                        host: $host,
+                        debug: $debug,
+                        jobProgram: $program,
+                        jobRepo: $repo,
+                        jobType: $jobType,
+                        state: $state,
+                        sweep: $sweep,
+                        tags: $tags,
+                        summaryMetrics: $summaryMetrics,
+                    }) {
+                        bucket {
+                            id
+                            name
+                            displayName
+                            description
+                            sweepName
+                            project {
+                                id
+                                name
+                                entity {
+                                    id
+                                    name
+                                }
+                            }
+                            historyLineCount
+                        }
+                        inserted
+                    }
+                }
         """;
 
     private const string FullHistory = "query H($project: String!, $entity: String!, $name: String!) { project(name: $project, entityName: $entity) { run(name: $name) { history(samples: 1000) summaryMetrics config historyLineCount } } }";
@@ -84,6 +166,77 @@ public sealed class RunBranchTests(WandbTestHost host) : IClassFixture<WandbTest
 
         using var negative = await client.PostAsJsonAsync($"/api/v1/entities/{user}/projects/rewinds/runs/r/rewind", new { step = -1 });
         Assert.Equal(400, (int)negative.StatusCode);
+    }
+
+    [Fact]
+    public async Task Python_fork_from_sends_the_branch_point_in_the_wrapped_config_and_the_new_run_starts_with_the_parents_history()
+    {
+        var (user, key) = await host.NewUserAsync();
+        await ParentAsync(key, user, "pyfork", "parent");
+
+        // wandb.init(fork_from="parent?_step=4"): Python puts _wandb.branch_point into the config of
+        // the first upsertBucket (W&B-wrapped) and streams history from the answer's historyLineCount.
+        var config = """{"lr": {"desc": null, "value": 0.2}, "_wandb": {"desc": null, "value": {"branch_point": {"run_id": "parent", "step": 4}, "cli_version": "0.16.6"}}}""";
+        var created = await host.DataAsync(key, WandbDocuments.UpsertBucket, new { entity = user, project = "pyfork", name = "kid", config });
+        Assert.True(created["upsertBucket"]!["inserted"]!.GetValue<bool>());
+        Assert.Equal(5, created["upsertBucket"]!["bucket"]!["historyLineCount"]!.GetValue<int>());
+
+        var stored = await host.Services.GetRequiredService<RunService>().FindRunAsync(new RunKey(user, "pyfork", "kid"), CancellationToken.None);
+        Assert.Equal($"{user}/pyfork/parent", stored!.ForkedFrom);
+        Assert.Equal(4, stored.ForkedFromStep);
+
+        Assert.Equal(200, (await host.FileStreamAsync(key, user, "pyfork", "kid", History(5, 5, 6))).Status);
+        var kid = await RunAsync(key, user, "pyfork", "kid");
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6], Steps(kid));
+        Assert.Equal(0.2, JsonNode.Parse(kid["config"]!.GetValue<string>())!["lr"]!["value"]!.GetValue<double>());
+
+        // Later upserts carry the same config (config updates, the final summary): nothing is copied again.
+        var again = await host.DataAsync(key, WandbDocuments.UpsertBucket, new { entity = user, project = "pyfork", name = "kid", config, summaryMetrics = "{\"loss\": 6}" });
+        Assert.Equal(7, again["upsertBucket"]!["bucket"]!["historyLineCount"]!.GetValue<int>());
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6], Steps(await RunAsync(key, user, "pyfork", "kid")));
+
+        // A fork of a run that is not there is a GraphQL error naming it.
+        var missing = """{"_wandb": {"desc": null, "value": {"branch_point": {"run_id": "nope", "step": 1}}}}""";
+        var (status, body) = await host.GraphQLAsync(key, WandbDocuments.UpsertBucket, new { entity = user, project = "pyfork", name = "orphan", config = missing });
+        Assert.Equal(200, status);
+        Assert.Contains("nope", body["errors"]![0]!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Go_core_fork_from_and_resume_from_use_their_exact_documents()
+    {
+        var (user, key) = await host.NewUserAsync();
+        await ParentAsync(key, user, "gofork", "base");
+
+        // Go core serialises the config with {"value": …} wrappers and sends operationName.
+        var config = """{"_wandb": {"value": {"branch_point": {"run_id": "base", "step": 2}, "t": {"1": [1]}}}, "lr": {"value": 0.3}}""";
+        var (status, created) = await host.GraphQLAsync(key, GoUpsertBucket, new { entity = user, project = "gofork", name = "branch", config }, "UpsertBucket");
+        Assert.True(status == 200 && created["errors"] is null, created.ToJsonString());
+        var bucket = created["data"]!["upsertBucket"]!["bucket"]!;
+        Assert.Equal(3, bucket["historyLineCount"]!.GetValue<int>());
+        Assert.Equal("gofork", bucket["project"]!["name"]!.GetValue<string>());
+        Assert.Equal(user, bucket["project"]!["entity"]!["name"]!.GetValue<string>());
+        Assert.Equal([0, 1, 2], Steps(await RunAsync(key, user, "gofork", "branch")));
+
+        // resume_from="base?_step=6": RewindRun first, then the same upsert carrying the run's own id
+        // as branch point, which must not fork the run onto itself.
+        var (rewindStatus, rewound) = await host.GraphQLAsync(key, RewindRun, new { runName = "base", entity = user, project = "gofork", metricName = "_step", metricValue = 6.0 }, "RewindRun");
+        Assert.True(rewindStatus == 200 && rewound["errors"] is null, rewound.ToJsonString());
+        var run = rewound["data"]!["rewindRun"]!["rewoundRun"]!;
+        Assert.Equal(7, run["historyLineCount"]!.GetValue<int>());
+        Assert.Equal("base", run["name"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(run["id"]!.GetValue<string>()));
+        Assert.Equal(0.1, JsonNode.Parse(run["config"]!.GetValue<string>())!["lr"]!["value"]!.GetValue<double>());
+        Assert.Equal("gofork", run["project"]!["name"]!.GetValue<string>());
+        Assert.Equal(user, run["project"]!["entity"]!["name"]!.GetValue<string>());
+
+        var selfPoint = """{"_wandb": {"value": {"branch_point": {"run_id": "base", "step": 6}}}}""";
+        var (upsertStatus, upserted) = await host.GraphQLAsync(key, GoUpsertBucket, new { id = run["id"]!.GetValue<string>(), name = "base", entity = user, project = "gofork", config = selfPoint }, "UpsertBucket");
+        Assert.True(upsertStatus == 200 && upserted["errors"] is null, upserted.ToJsonString());
+        Assert.Equal(7, upserted["data"]!["upsertBucket"]!["bucket"]!["historyLineCount"]!.GetValue<int>());
+        Assert.Null((await host.Services.GetRequiredService<RunService>().FindRunAsync(new RunKey(user, "gofork", "base"), CancellationToken.None))!.ForkedFrom);
+        Assert.Equal(200, (await host.FileStreamAsync(key, user, "gofork", "base", History(7, 7))).Status);
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6, 7], Steps(await RunAsync(key, user, "gofork", "base")));
     }
 
     [Fact]

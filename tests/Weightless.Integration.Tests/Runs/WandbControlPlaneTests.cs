@@ -58,7 +58,10 @@ public sealed class WandbControlPlaneTests(WandbTestHost host) : IClassFixture<W
             Assert.Contains(field, inputFields);
         }
         var features = await host.DataAsync(key, "query ServerFeaturesQuery { serverInfo { features { name isEnabled } } }");
-        Assert.Empty(features["serverInfo"]!["features"]!.AsArray());
+        // Go core gzips file_stream posts only when FILESTREAM_GZIP is advertised and enabled.
+        var advertised = Assert.Single(features["serverInfo"]!["features"]!.AsArray());
+        Assert.Equal("FILESTREAM_GZIP", advertised!["name"]!.GetValue<string>());
+        Assert.True(advertised["isEnabled"]!.GetValue<bool>());
     }
 
     [Fact]
