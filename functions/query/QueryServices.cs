@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Weightless.Core.Artifacts;
 using Weightless.Core.Query;
 using Weightless.Core.Runs;
+using Weightless.Core.Workspaces;
 
 namespace Weightless.Query;
 
@@ -14,5 +15,6 @@ internal static class QueryServices
         services.AddWeightlessRuns(configuration);
         services.AddWeightlessQuery(configuration);
         services.AddWeightlessArtifacts(configuration);
+        services.AddWeightlessWorkspaces();
     }
 }

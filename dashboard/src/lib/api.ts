@@ -3,6 +3,7 @@
 
 import type { M4Bucket } from './m4';
 import { authorizationHeader, signOutLocal } from './auth';
+import type { WorkspaceLayout } from './layout';
 
 export interface Viewer {
   username: string;
@@ -118,6 +119,19 @@ export interface RunPatch {
   tags?: string[];
 }
 
+export interface WorkspaceDocument {
+  saved: boolean;
+  etag: string | null;
+  updatedAt?: string | null;
+  layout: WorkspaceLayout;
+}
+
+export interface LineageGraph {
+  nodes: { id: string; kind: string; label: string }[];
+  edges: { from: string; to: string; relation: string }[];
+  truncated: boolean;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -137,8 +151,8 @@ export function setUnauthenticatedHandler(handler: () => void): void {
 /** Every request the dashboard makes, for the network log the browser tests read. */
 export const requestLog: { method: string; path: string; body?: unknown }[] = [];
 
-async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, extraHeaders?: Record<string, string>): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...extraHeaders };
   const auth = await authorizationHeader();
   if (auth) headers['Authorization'] = auth;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -219,6 +233,16 @@ export const api = {
 
   files: (entity: string, project: string, run: string, cursor?: string) =>
     request<{ files: RunFile[]; nextCursor?: string }>('GET', `${runPath(entity, project, run)}/files?limit=500${cursor ? `&cursor=${e(cursor)}` : ''}`),
+
+  /** The signed-in user's saved layout of a project (the default one until saved). */
+  workspace: (entity: string, project: string) => request<WorkspaceDocument>('GET', `${projectPath(entity, project)}/workspace`),
+
+  /** Saves it; etag null = create only. A 412 ApiError means it changed elsewhere since it was read. */
+  saveWorkspace: (entity: string, project: string, layout: WorkspaceLayout, etag: string | null) =>
+    request<WorkspaceDocument>('PUT', `${projectPath(entity, project)}/workspace`, layout, undefined, etag ? { 'If-Match': etag } : { 'If-None-Match': '*' }),
+
+  /** Artifacts the run used (inputs) and logged (outputs). */
+  artifactLineage: (entity: string, project: string, run: string) => request<LineageGraph>('GET', `${runPath(entity, project, run)}/artifact-lineage?depth=1`),
 
 };
 

@@ -1,13 +1,26 @@
 // A project's workspace layout: chart sections and panels, and the runs table's columns.
-// The REST contract has no layout endpoint yet, so layouts are kept in this browser's
-// localStorage (per entity/project) until one exists; the store is the only place that changes.
+// Saved per user per project on the server (REST .../workspace), so it follows the user.
+
+import { api, ApiError } from './api';
+
+export type PanelType = 'line' | 'scatter' | 'bar' | 'parallel' | 'comparer';
 
 export interface PanelSpec {
   id: string;
+  /** Absent: a line plot. */
+  type?: PanelType;
   title: string;
+  /** line: the history keys plotted. */
   metrics: string[];
+  /** scatter: run keys (runs-table column keys, e.g. config.lr) on x and y; bar: y only. */
+  x?: string;
+  y?: string;
+  /** parallel: the run keys of the axes. */
+  keys?: string[];
   logY?: boolean;
 }
+
+export const isLinePanel = (p: PanelSpec) => (p.type ?? 'line') === 'line';
 
 export interface SectionSpec {
   name: string;
@@ -32,25 +45,46 @@ export function emptyLayout(): WorkspaceLayout {
   return { version: 1, sections: null, columns: null, colours: {} };
 }
 
-const storageKey = (entity: string, project: string) => `weightless.layout.v1/${entity}/${project}`;
+/**
+ * The server copy of the layout (GET/PUT .../workspace, per user, so it follows them across
+ * browsers). Saves are serialised and carry the ETag last seen; when another tab or browser saved
+ * in between, the save fails with 'conflict' and the caller reloads the server's layout.
+ */
+export class LayoutStore {
+  private etag: string | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
 
-export function loadLayout(entity: string, project: string): WorkspaceLayout {
-  try {
-    const raw = localStorage.getItem(storageKey(entity, project));
-    if (!raw) return emptyLayout();
-    const parsed = JSON.parse(raw) as WorkspaceLayout;
-    return parsed.version === 1 ? { ...emptyLayout(), ...parsed } : emptyLayout();
-  } catch {
-    return emptyLayout();
+  constructor(
+    private readonly entity: string,
+    private readonly project: string,
+  ) {}
+
+  async load(): Promise<WorkspaceLayout> {
+    const doc = await api.workspace(this.entity, this.project);
+    this.etag = doc.saved ? doc.etag : null;
+    return normaliseLayout(doc.layout);
+  }
+
+  save(layout: WorkspaceLayout): Promise<'saved' | 'conflict'> {
+    const snapshot = structuredClone(layout);
+    const next = this.queue.then(async () => {
+      try {
+        const doc = await api.saveWorkspace(this.entity, this.project, snapshot, this.etag);
+        this.etag = doc.etag;
+        return 'saved' as const;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 412) return 'conflict' as const;
+        throw e;
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 }
 
-export function saveLayout(entity: string, project: string, layout: WorkspaceLayout): void {
-  try {
-    localStorage.setItem(storageKey(entity, project), JSON.stringify(layout));
-  } catch {
-    // Quota or private mode: the layout lives for this page only.
-  }
+/** A layout from the server with every optional part present. */
+export function normaliseLayout(raw: Partial<WorkspaceLayout> | null | undefined): WorkspaceLayout {
+  return { version: 1, sections: raw?.sections ?? null, columns: raw?.columns ?? null, colours: raw?.colours ?? {} };
 }
 
 /** Section for a metric key: the prefix before the first '/', system metrics apart, the rest in "Charts". */

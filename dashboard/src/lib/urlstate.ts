@@ -17,8 +17,8 @@ export type Route =
   | { page: 'workspace'; entity: string; project: string }
   | { page: 'run'; entity: string; project: string; runId: string; tab: RunTab };
 
-export type RunTab = 'overview' | 'charts' | 'system' | 'logs' | 'files';
-const RUN_TABS: readonly RunTab[] = ['overview', 'charts', 'system', 'logs', 'files'];
+export type RunTab = 'overview' | 'charts' | 'system' | 'logs' | 'files' | 'artifacts';
+const RUN_TABS: readonly RunTab[] = ['overview', 'charts', 'system', 'logs', 'files', 'artifacts'];
 
 export interface SortSpec {
   key: string;

@@ -2,14 +2,16 @@
 // share the x range, so a zoom re-buckets every panel at the new range in one round trip).
 
 import { aggregateRuns, type AggregateBand, type AggregateLine } from '../lib/aggregate';
-import { api, type M4Series } from '../lib/api';
-import type { PanelSpec, SectionSpec } from '../lib/layout';
+import { api, type M4Series, type Run } from '../lib/api';
+import { isLinePanel, type PanelSpec, type SectionSpec } from '../lib/layout';
 import type { SmoothingSettings } from '../lib/smoothing';
 import { h } from './dom';
 import { LinePlot, type PlotSeries } from './lineplot';
+import { createRunPanel, type RunPanel } from './runpanels';
 
 export interface ChartRun {
   id: string;
+  run: Run;
   label: string;
   colour: string;
 }
@@ -49,6 +51,7 @@ const RUNS_PER_REQUEST = 100;
 export class ChartsArea {
   readonly element = h('div.charts');
   private plots = new Map<string, LinePlot>();
+  private runPanels = new Map<string, RunPanel>();
   private abort: AbortController | null = null;
   private data = new Map<string, M4Series[]>();
   private input: ChartsInput | null = null;
@@ -77,15 +80,24 @@ export class ChartsArea {
 
   private buildPanels(input: ChartsInput): void {
     this.plots.clear();
+    this.runPanels.clear();
     const sections = input.sections.map((section) => {
       const panels = section.collapsed
         ? []
         : section.panels.map((panel) => {
-            const plot = new LinePlot((range) => this.cb.onZoom(range));
-            this.plots.set(panel.id, plot);
+            let body: HTMLElement;
+            if (isLinePanel(panel)) {
+              const plot = new LinePlot((range) => this.cb.onZoom(range));
+              this.plots.set(panel.id, plot);
+              body = plot.element;
+            } else {
+              const runPanel = createRunPanel(panel);
+              this.runPanels.set(panel.id, runPanel);
+              body = runPanel.element;
+            }
             return h(
-              'figure.panel',
-              { 'data-panel': panel.id, 'data-metrics': panel.metrics.join(',') },
+              `figure.panel.panel-${panel.type ?? 'line'}`,
+              { 'data-panel': panel.id, 'data-panel-type': panel.type ?? 'line', 'data-metrics': panel.metrics.join(',') },
               h(
                 'figcaption.panel-head',
                 null,
@@ -93,8 +105,8 @@ export class ChartsArea {
                 this.cb.onEditPanel ? h('button.icon', { title: 'Edit panel', 'aria-label': `Edit ${panel.title}`, on: { click: () => this.cb.onEditPanel!(section.name, panel) } }, '✎') : null,
                 this.cb.onRemovePanel ? h('button.icon', { title: 'Remove panel', 'aria-label': `Remove ${panel.title}`, on: { click: () => this.cb.onRemovePanel!(section.name, panel) } }, '✕') : null,
               ),
-              plot.element,
-              h('div.legend', { 'data-legend': panel.id }),
+              body,
+              isLinePanel(panel) ? h('div.legend', { 'data-legend': panel.id }) : null,
             );
           });
       return h(
@@ -115,7 +127,7 @@ export class ChartsArea {
     this.abort?.abort();
     const abort = new AbortController();
     this.abort = abort;
-    const metrics = [...new Set(input.sections.filter((s) => !s.collapsed).flatMap((s) => s.panels.flatMap((p) => p.metrics)))];
+    const metrics = [...new Set(input.sections.filter((s) => !s.collapsed).flatMap((s) => s.panels.filter(isLinePanel).flatMap((p) => p.metrics)))];
     const runIds = input.groups ? [...new Set(input.groups.flatMap((g) => g.runIds))] : input.runs.map((r) => r.id);
     this.data.clear();
     if (metrics.length === 0 || runIds.length === 0) {
@@ -156,8 +168,14 @@ export class ChartsArea {
     const input = this.input;
     if (!input) return;
     const t0 = performance.now();
+    const panelRuns = input.runs.map((r) => ({ run: r.run, label: r.label, colour: r.colour }));
     for (const section of input.sections) {
       for (const panel of section.panels) {
+        const runPanel = this.runPanels.get(panel.id);
+        if (runPanel) {
+          runPanel.draw(panelRuns);
+          continue;
+        }
         const plot = this.plots.get(panel.id);
         if (!plot) continue;
         const series = this.seriesFor(panel, input);

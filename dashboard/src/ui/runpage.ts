@@ -22,6 +22,7 @@ const TABS: [RunTab, string][] = [
   ['system', 'System'],
   ['logs', 'Logs'],
   ['files', 'Files'],
+  ['artifacts', 'Artifacts'],
 ];
 
 export async function renderRunPage(entity: string, project: string, runId: string, tab: RunTab, state: ViewState, host: RunPageHost): Promise<HTMLElement> {
@@ -57,6 +58,9 @@ export async function renderRunPage(entity: string, project: string, runId: stri
       break;
     case 'files':
       content.append(await files(run));
+      break;
+    case 'artifacts':
+      content.append(await artifacts(run));
       break;
   }
   return page;
@@ -123,7 +127,7 @@ async function runCharts(run: Run, state: ViewState, host: RunPageHost): Promise
     void charts.update({
       entity: run.entity,
       project: run.project,
-      runs: [{ id: run.id, label: run.displayName ?? run.id, colour: runColour(run.id) }],
+      runs: [{ id: run.id, run, label: run.displayName ?? run.id, colour: runColour(run.id) }],
       groups: null,
       aggregate: { line: 'mean', band: 'none' },
       sections: automaticSections(metrics),
@@ -203,6 +207,18 @@ async function files(run: Run): Promise<HTMLElement> {
     h('thead', null, h('tr', null, h('th', null, 'Name'), h('th', null, 'Size'), h('th', null, 'Updated'))),
     h('tbody', null, ...page.files.map((f) => h('tr', null, h('td', null, h('a', { href: f.url, download: f.name, rel: 'noopener' }, f.name)), h('td', null, f.sizeBytes !== undefined ? formatBytes(f.sizeBytes) : ''), h('td', null, f.updatedAt ? new Date(f.updatedAt).toLocaleString() : '')))),
   );
+}
+
+/** Input artifacts (edges artifact → run, "used") and output artifacts (run → artifact, "logged"), from the run's lineage. */
+async function artifacts(run: Run): Promise<HTMLElement> {
+  const graph = await api.artifactLineage(run.entity, run.project, run.id);
+  const runNode = graph.nodes.find((n) => n.kind === 'run' && n.label === `${run.entity}/${run.project}/${run.id}`)?.id;
+  const label = new Map(graph.nodes.map((n) => [n.id, n.label]));
+  const inputs = graph.edges.filter((e) => e.to === runNode && e.relation === 'used').map((e) => label.get(e.from) ?? e.from);
+  const outputs = graph.edges.filter((e) => e.from === runNode && e.relation === 'logged').map((e) => label.get(e.to) ?? e.to);
+  const list = (title: string, cls: string, names: string[]) =>
+    h(`section.${cls}`, null, h('h2', null, `${title} (${names.length})`), names.length ? h('ul.artifact-list', null, ...[...new Set(names)].sort().map((n) => h('li', null, n))) : h('p.empty', null, 'None.'));
+  return h('div.artifacts.columns', null, list('Input artifacts', 'artifact-inputs', inputs), list('Output artifacts', 'artifact-outputs', outputs));
 }
 
 function formatBytes(n: number): string {

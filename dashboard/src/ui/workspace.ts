@@ -4,7 +4,7 @@
 import type { AggregateBand, AggregateLine } from '../lib/aggregate';
 import { api, type Run } from '../lib/api';
 import { isEmptyFilter, type FilterGroup } from '../lib/filter';
-import { automaticSections, loadLayout, saveLayout, type ColumnSpec, type PanelSpec, type SectionSpec, type WorkspaceLayout } from '../lib/layout';
+import { automaticSections, emptyLayout, LayoutStore, type ColumnSpec, type PanelSpec, type PanelType, type SectionSpec, type WorkspaceLayout } from '../lib/layout';
 import { BASE_COLUMNS, discoverKeys, filterRuns, groupRuns, PALETTE, runColour, runsToCsv, sortRuns } from '../lib/runs';
 import type { SmoothingKind } from '../lib/smoothing';
 import type { ViewState } from '../lib/urlstate';
@@ -30,7 +30,9 @@ export class WorkspacePage {
   private runs: Run[] = [];
   private view: Run[] = [];
   private state!: ViewState;
-  private layout: WorkspaceLayout;
+  private layout: WorkspaceLayout = emptyLayout();
+  private readonly layoutStore: LayoutStore;
+  private readonly layoutStatus = h('span.layout-status', { role: 'status' });
   private readonly table: RunsTable;
   private readonly charts: ChartsArea;
   private readonly status = h('span.status', { role: 'status' });
@@ -50,7 +52,7 @@ export class WorkspacePage {
     private readonly project: string,
     private readonly host: WorkspaceHost,
   ) {
-    this.layout = loadLayout(entity, project);
+    this.layoutStore = new LayoutStore(entity, project);
     this.table = new RunsTable({
       onSort: (key) => {
         const cur = this.state.sort;
@@ -96,7 +98,6 @@ export class WorkspacePage {
       this.popover,
       this.table.element,
       this.chartBar,
-      h('p.note', null, 'Panel layout and column choices are saved in this browser (localStorage) until the API offers a layout endpoint.'),
       this.charts.element,
     );
   }
@@ -107,7 +108,12 @@ export class WorkspacePage {
     this.renderToolbar();
     const t0 = performance.now();
     try {
+      const layout = this.layoutStore.load().catch((e: Error) => {
+        this.layoutStatus.textContent = `Could not load the saved layout: ${e.message}`;
+        return emptyLayout();
+      });
       this.runs = await api.allRuns(this.entity, this.project, (loaded, total) => (this.status.textContent = `Loading runs… ${loaded} / ${total}`));
+      this.layout = await layout;
     } catch (e) {
       this.status.textContent = `Could not load runs: ${(e as Error).message}`;
       return;
@@ -129,8 +135,22 @@ export class WorkspacePage {
     this.refreshCharts(chartsChanged);
   }
 
+  /** Saves the layout on the server; when it changed elsewhere meanwhile, shows the server's instead. */
   private persist(): void {
-    saveLayout(this.entity, this.project, this.layout);
+    this.layoutStatus.textContent = 'Saving layout…';
+    this.layoutStore.save(this.layout).then(
+      async (result) => {
+        if (result === 'saved') {
+          this.layoutStatus.textContent = 'Layout saved';
+          return;
+        }
+        this.layout = await this.layoutStore.load();
+        this.layoutStatus.textContent = 'The layout was changed elsewhere; showing the saved one.';
+        this.refreshTable();
+        this.refreshCharts(true);
+      },
+      (e: Error) => (this.layoutStatus.textContent = `Could not save the layout: ${e.message}`),
+    );
   }
 
   private colour(id: string): string {
@@ -342,7 +362,8 @@ export class WorkspacePage {
       this.state.groupBy ? h('span.agg', null, 'Groups: ', aggLine, aggBand) : null,
       this.state.zoom ? h('button.reset-zoom', { on: { click: () => this.host.setState({ zoom: null }) } }, `Reset zoom (${this.state.zoom.map((v) => Math.round(v)).join('–')})`) : null,
       h('button.add-panel', { on: { click: () => this.editPanel(null, null) } }, '+ Add panel'),
-      this.layout.sections ? h('button', { on: { click: () => ((this.layout.sections = null), this.persist(), this.refreshCharts(true)) } }, 'Reset to automatic') : null,
+      this.layout.sections ? h('button.reset-layout', { on: { click: () => ((this.layout.sections = null), this.persist(), this.refreshCharts(true)) } }, 'Reset to automatic') : null,
+      this.layoutStatus,
     ]);
   }
 
@@ -351,38 +372,98 @@ export class WorkspacePage {
   }
 
   private editPanel(sectionName: string | null, panel: PanelSpec | null): void {
+    const runKeys = this.groupKeys().filter((k) => k.startsWith('config.') || k.startsWith('summary_metrics.'));
+    const types: [PanelType, string][] = [['line', 'Line plot'], ['scatter', 'Scatter'], ['bar', 'Bar'], ['parallel', 'Parallel coordinates'], ['comparer', 'Run comparer']];
+    const type = h('select.panel-type', { 'aria-label': 'Panel type' }, ...types.map(([t, l]) => h('option', { value: t }, l)));
+    type.value = panel?.type ?? 'line';
     const title = h('input.panel-title-input', { value: panel?.title ?? '', 'aria-label': 'Title' });
     const metrics = h('input.panel-metrics-input', { value: panel?.metrics.join(', ') ?? '', list: 'metric-keys', 'aria-label': 'Metrics (comma-separated)' });
-    const section = h('input', { value: sectionName ?? 'Custom', 'aria-label': 'Section' });
+    const x = h('input.panel-x-input', { value: panel?.x ?? '', list: 'run-keys', 'aria-label': 'X key' });
+    const y = h('input.panel-y-input', { value: panel?.y ?? '', list: 'run-keys', 'aria-label': 'Y key' });
+    const keys = h('input.panel-keys-input', { value: panel?.keys?.join(', ') ?? '', list: 'run-keys', 'aria-label': 'Axes keys (comma-separated)' });
+    const section = h('input.panel-section-input', { value: sectionName ?? 'Custom', 'aria-label': 'Section' });
     const logY = h('input', { type: 'checkbox', checked: panel?.logY ?? false, 'aria-label': 'Log y' });
+    const error = h('p.error', { role: 'alert' });
+    const rows = {
+      metrics: h('label', null, 'Metrics ', metrics),
+      x: h('label', null, 'X (config/summary key) ', x),
+      y: h('label', null, 'Y (config/summary key) ', y),
+      keys: h('label', null, 'Axes ', keys),
+      logY: h('label', null, logY, ' log y'),
+    };
+    const showFields = () => {
+      const t = type.value as PanelType;
+      rows.metrics.hidden = t !== 'line';
+      rows.logY.hidden = t !== 'line';
+      rows.x.hidden = t !== 'scatter';
+      rows.y.hidden = t !== 'scatter' && t !== 'bar';
+      rows.keys.hidden = t !== 'parallel';
+    };
+    type.addEventListener('change', showFields);
+    showFields();
+    const list = (v: string) => v.split(',').map((m) => m.trim()).filter((m) => m !== '');
     const save = () => {
-      const ms = metrics.value.split(',').map((m) => m.trim()).filter((m) => m !== '');
-      if (!ms.length) return;
+      const t = type.value as PanelType;
+      const spec: PanelSpec = { id: panel && !panel.id.startsWith('auto:') ? panel.id : 'p' + Date.now().toString(36), type: t, title: '', metrics: [] };
+      if (t === 'line') {
+        spec.metrics = list(metrics.value);
+        if (!spec.metrics.length) return void (error.textContent = 'Choose at least one metric.');
+        if (logY.checked) spec.logY = true;
+      } else if (t === 'scatter') {
+        if (!x.value.trim() || !y.value.trim()) return void (error.textContent = 'Choose the x and y keys.');
+        spec.x = x.value.trim();
+        spec.y = y.value.trim();
+      } else if (t === 'bar') {
+        if (!y.value.trim()) return void (error.textContent = 'Choose the key of the bars.');
+        spec.y = y.value.trim();
+      } else if (t === 'parallel') {
+        spec.keys = list(keys.value);
+        if (spec.keys.length < 2) return void (error.textContent = 'Choose at least two axes.');
+      }
+      const fallback = t === 'line' ? spec.metrics.join(', ') : t === 'scatter' ? `${spec.y} vs ${spec.x}` : t === 'bar' ? spec.y! : t === 'parallel' ? 'Parallel coordinates' : 'Run comparer';
+      spec.title = title.value.trim() || fallback;
       const sections = this.materialisedSections();
+      const name = section.value.trim() || 'Custom';
+      // An edited panel keeps its place when it stays in its section.
+      const home = sections.find((s) => s.panels.some((p) => p.id === panel?.id));
+      const at = home?.name === name ? home.panels.findIndex((p) => p.id === panel?.id) : -1;
       for (const s of sections) s.panels = s.panels.filter((p) => p.id !== panel?.id);
-      const spec: PanelSpec = { id: panel?.id.startsWith('auto:') === false ? panel.id : 'p' + Date.now().toString(36), title: title.value.trim() || ms.join(', '), metrics: ms, logY: logY.checked };
-      let target = sections.find((s) => s.name === section.value.trim());
-      if (!target) sections.push((target = { name: section.value.trim() || 'Custom', panels: [] }));
-      target.panels.push(spec);
+      let target = sections.find((s) => s.name === name);
+      if (!target) sections.push((target = { name, panels: [] }));
+      if (at >= 0) target.panels.splice(at, 0, spec);
+      else target.panels.push(spec);
       this.layout.sections = sections.filter((s) => s.panels.length > 0);
       this.persist();
-      this.popover.replaceChildren();
+      this.closePopover();
       this.refreshCharts(true);
     };
-    this.popover.replaceChildren(
-      h(
-        'div.popover.panel-editor',
-        { role: 'dialog', 'aria-label': panel ? 'Edit panel' : 'Add panel' },
-        h('datalist', { id: 'metric-keys' }, ...this.metricKeys.map((k) => h('option', { value: k }))),
-        h('h3', null, panel ? 'Edit panel' : 'Add panel'),
-        h('label', null, 'Title ', title),
-        h('label', null, 'Metrics ', metrics),
-        h('label', null, 'Section ', section),
-        h('label', null, logY, ' log y'),
-        h('div.fb-footer', null, h('button.primary.panel-save', { on: { click: save } }, 'Save'), h('button', { on: { click: () => this.popover.replaceChildren() } }, 'Cancel')),
-      ),
+    const dialog = h(
+      'div.popover.panel-editor',
+      { role: 'dialog', 'aria-label': panel ? 'Edit panel' : 'Add panel' },
+      h('datalist', { id: 'metric-keys' }, ...this.metricKeys.map((k) => h('option', { value: k }))),
+      h('datalist', { id: 'run-keys' }, ...runKeys.map((k) => h('option', { value: k }))),
+      h('h3', null, panel ? 'Edit panel' : 'Add panel'),
+      h('label', null, 'Type ', type),
+      h('label', null, 'Title ', title),
+      rows.metrics,
+      rows.x,
+      rows.y,
+      rows.keys,
+      h('label', null, 'Section ', section),
+      rows.logY,
+      error,
+      h('div.fb-footer', null, h('button.primary.panel-save', { on: { click: save } }, 'Save'), h('button', { on: { click: () => this.closePopover() } }, 'Cancel')),
     );
-    title.focus();
+    dialog.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') this.closePopover();
+      if (e.key === 'Enter' && (e.target as HTMLElement).tagName === 'INPUT') save();
+    });
+    this.popover.replaceChildren(dialog);
+    type.focus();
+  }
+
+  private closePopover(): void {
+    this.popover.replaceChildren();
   }
 
   private removePanel(sectionName: string, panel: PanelSpec): void {
@@ -421,7 +502,7 @@ export class WorkspacePage {
     const input = {
       entity: this.entity,
       project: this.project,
-      runs: runs.map((r) => ({ id: r.id, label: r.displayName ?? r.id, colour: this.colour(r.id) })),
+      runs: runs.map((r) => ({ id: r.id, run: r, label: r.displayName ?? r.id, colour: this.colour(r.id) })),
       groups,
       aggregate: this.aggregate,
       sections: this.layout.sections ?? automaticSections(this.metricKeys.filter((k) => !k.startsWith('_'))),

@@ -27,6 +27,26 @@ public sealed class DashboardHost : IAsyncLifetime
 
     public string AdminKey => _factory!.AdminKey;
 
+    /// <summary>The admin's entity (the dev host's built-in admin user).</summary>
+    public const string Entity = "admin";
+
+    /// <summary>
+    /// Project "spikes", seeded once for the whole collection: run r0000 with 1,000,000 steps of
+    /// spike (1, and 100 at <see cref="SpikeStep"/>) plus system metrics,
+    /// console output and a file; runs r0001..r0039 with 500 steps of train/loss and val/acc.
+    /// </summary>
+    internal SeededProject Spikes { get; private set; } = null!;
+
+    public const int SpikeRunCount = 40;
+    public const long SpikeSteps = 1_000_000;
+    public const long SpikeStep = 654_321;
+    public const int ShortSteps = 500;
+
+    /// <summary>How long seeding took, for the test output.</summary>
+    public string SeedTimings { get; private set; } = "";
+
+    public IServiceProvider Services => _factory!.Services;
+
     public IBrowser Browser { get; private set; } = null!;
 
     public HttpClient Http { get; private set; } = null!;
@@ -58,6 +78,8 @@ public sealed class DashboardHost : IAsyncLifetime
         var addresses = _factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         BaseUrl = addresses.First().Replace("localhost", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
         Http = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+        await SeedAsync();
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -65,6 +87,20 @@ public sealed class DashboardHost : IAsyncLifetime
             Headless = true,
             Args = ChromiumArgs,
         });
+    }
+
+    private async Task SeedAsync()
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Spikes = new SeededProject(_factory!.Services, Entity, "spikes");
+        var runs = await Spikes.CreateRunsAsync(SpikeRunCount);
+        var history = System.Diagnostics.Stopwatch.StartNew();
+        await Spikes.AppendHistoryAsync(SeededProject.RunId(0), ["spike"], SpikeSteps, SpikeStep, batch: 100_000);
+        var longRun = history.Elapsed;
+        await Parallel.ForEachAsync(Enumerable.Range(1, SpikeRunCount - 1), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+            await Spikes.AppendHistoryAsync(SeededProject.RunId(i), ["train/loss", "val/acc"], ShortSteps));
+        await Spikes.AddRunExtrasAsync(SeededProject.RunId(0));
+        SeedTimings = $"seeded {SpikeRunCount} runs in {runs.TotalSeconds:F1} s, 1,000,000 history lines in {longRun.TotalSeconds:F1} s, total {watch.Elapsed.TotalSeconds:F1} s";
     }
 
     /// <summary>A fresh browser context (own storage) at 1400×1000, device scale 1 so canvas pixels map 1:1.</summary>

@@ -63,6 +63,8 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
             new("delete", R + "/{run}", $"{runs}/{deletable}", null, 204),
             new("post", R + "/{run}/undelete", $"{runs}/{deletable}/undelete", null, 200),
             new("post", R + "/{run}/move", $"{runs}/{movable}/move", new { project = "moved-" + movable }, 200),
+            new("get", "/api/v1/entities/{entity}/projects/{project}/workspace", $"/api/v1/entities/{entity}/projects/{QueryApiFixture.Project}/workspace", null, 200),
+            new("put", "/api/v1/entities/{entity}/projects/{project}/workspace", $"/api/v1/entities/{entity}/projects/{QueryApiFixture.Project}/workspace", new { version = 1, sections = new[] { new { name = "train", panels = new[] { new { id = "p1", type = "line", title = "Loss", metrics = new[] { "loss" } } } } } }, 200),
         ];
     }
 

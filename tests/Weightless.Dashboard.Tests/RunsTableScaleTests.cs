@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Playwright;
+using Weightless.Dashboard.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Weightless.Dashboard.Tests;
+
+/// <summary>
+/// The runs table at 10,000 runs. Seeding 10,000 real runs through RunService takes minutes on
+/// this machine, so this one test answers the project's REST routes inside the browser with
+/// <see cref="FakeProjectApi"/>; sign-in and static assets are the dev host's.
+/// </summary>
+[Collection(DashboardCollection.Name)]
+public sealed class RunsTableScaleTests(DashboardHost host, ITestOutputHelper output)
+{
+    private const string Entity = DashboardHost.Entity;
+    private const string Project = "tablescale";
+    private const int RunCount = 10_000;
+
+    [Fact]
+    public async Task RunsTableFiltersSortsGroupsAndVirtualises10000Runs()
+    {
+        var page = await host.NewPageAsync(signedIn: true);
+        await new FakeProjectApi(Entity, Project, RunCount, 0).AttachAsync(page);
+        var watch = Stopwatch.StartNew();
+        await page.GotoAsync($"/{Entity}/{Project}");
+        var status = page.Locator(".toolbar .status").First;
+        await Assertions.Expect(status).ToContainTextAsync("10000 of 10000 runs", new() { Timeout = 60_000 });
+        output.WriteLine($"10,000 runs loaded and shown: {watch.ElapsedMilliseconds} ms wall");
+        // Virtualised: only the rows in view (plus overscan) exist.
+        Assert.InRange(await page.Locator(".rt-row[data-run]").CountAsync(), 10, 80);
+
+        await page.ClickAsync(".filter-button");
+        await page.ClickAsync(".fb-add-cond");
+        await page.FillAsync(".fb-key", "config.optimizer");
+        await page.SelectOptionAsync(".fb-op", "=");
+        await page.FillAsync(".fb-value", "adam");
+        await page.ClickAsync(".fb-apply");
+        await Assertions.Expect(status).ToContainTextAsync("3334 of 10000 runs");
+        var filter = JsonDocument.Parse(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(page.Url).Query)["filter"].ToString()).RootElement.GetRawText();
+        Assert.Equal("""{"$and":[{"config.optimizer":{"$eq":"adam"}}]}""", filter);
+        var filterMs = await TableMillisecondsAsync(page);
+
+        var lrHeader = page.Locator(".rt-head[data-key='config.lr']");
+        await lrHeader.ClickAsync();
+        await Assertions.Expect(lrHeader).ToHaveAttributeAsync("aria-sort", "ascending");
+        var sortMs = await TableMillisecondsAsync(page);
+        await lrHeader.ClickAsync();
+        await Assertions.Expect(page.Locator(".rt-head[data-key='config.lr']")).ToHaveAttributeAsync("aria-sort", "descending");
+        Assert.Contains("sort=-config.lr", page.Url, StringComparison.Ordinal);
+
+        await page.SelectOptionAsync(".group-by", "jobType");
+        var badges = page.Locator(".rt-group .badge");
+        await Assertions.Expect(badges).ToHaveCountAsync(2);
+        Assert.Equal(3334, (await badges.AllTextContentsAsync()).Sum(int.Parse));
+        await page.GoBackAsync();
+        await Assertions.Expect(page.Locator(".rt-group")).ToHaveCountAsync(0);
+
+        await page.Locator(".rt-viewport").EvaluateAsync("el => el.scrollTop = el.scrollHeight");
+        await Assertions.Expect(page.Locator(".rt-row[data-run]").Last).ToBeVisibleAsync();
+        output.WriteLine($"10,000-run table in the browser: filter {filterMs:F1} ms, sort {sortMs:F1} ms (incl. re-render of the visible rows)");
+        Assert.True(filterMs < 1000 && sortMs < 1000, $"filter {filterMs} ms, sort {sortMs} ms");
+    }
+
+    private static async Task<double> TableMillisecondsAsync(IPage page) =>
+        await page.EvaluateAsync<double>("() => window.__weightless.timings().tableMs");
+}
