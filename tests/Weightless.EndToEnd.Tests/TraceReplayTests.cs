@@ -25,13 +25,16 @@ public sealed class TraceReplayTests(DevHostFixture fixture, ITestOutputHelper o
     public Task JsSdkRunTraceIsServed() =>
         ReplayAndVerifyAsync("js-sdk-0.5.1-run.jsonl", notYetServed: []);
 
+    // The table artifact's file is recorded only as a cut preview, so its bytes (and the MD5 Blob
+    // storage checks on upload) cannot be reproduced: this trace's artifact requests stay out; the
+    // same flow with the whole table is ArtifactLoggingTests.A_run_table_artifact_logs_like_the_trace.
     [Fact]
     public Task PythonTableMediaNaNSaveTraceIsServed() =>
         ReplayAndVerifyAsync("python-0.16.6-table-media-nan-save.jsonl", notYetServed: ArtifactOperations);
 
     [Fact]
     public Task PythonRunArtifactApiSweepTraceIsServed() =>
-        ReplayAndVerifyAsync("python-0.16.6-run-artifact-use-api-sweep.jsonl", notYetServed: [.. ArtifactOperations, .. SweepOperations]);
+        ReplayAndVerifyAsync("python-0.16.6-run-artifact-use-api-sweep.jsonl", notYetServed: SweepOperations);
 
     private async Task ReplayAndVerifyAsync(string traceFile, IReadOnlyCollection<string> notYetServed)
     {

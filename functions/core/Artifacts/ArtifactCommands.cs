@@ -10,6 +10,19 @@ internal sealed class ArtifactsOptions
 
     /// <summary>How many blob existence checks one request runs at once (dedup, commit verification).</summary>
     public int BlobCheckParallelism { get; set; } = 16;
+
+    /// <summary>How old an unpublished outbox row must be before the timer publishes it (younger ones are still being dispatched by their writer).</summary>
+    public TimeSpan OutboxRetryAfter { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a republishing timer holds an outbox row.</summary>
+    public TimeSpan OutboxClaim { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Whether <c>createArtifactFiles</c> answers <c>uploadMultipartUrls</c> (one Put Block URL per
+    /// part) when a client offers parts. Off by default: Azure's Put Block answer carries no ETag
+    /// header, which the Python client reads from every part; a single PUT takes up to 5000 MiB.
+    /// </summary>
+    public bool MultipartUploads { get; set; }
 }
 
 /// <summary><c>createArtifact</c>, both variable styles folded into one.</summary>
@@ -35,14 +48,14 @@ internal sealed record CreateArtifactCommand
 }
 
 /// <summary>One requested file of <c>createArtifactFiles</c>.</summary>
-internal sealed record ArtifactFileSpec(string? ArtifactId, string? Name, string? Md5);
+internal sealed record ArtifactFileSpec(string? ArtifactId, string? Name, string? Md5, IReadOnlyList<UploadPart>? Parts = null);
 
 /// <summary>
 /// The answer for one requested file: where the content lives (<see cref="StoragePath"/>, the
 /// tenant's content address), and an upload URL with headers — or none when the content is
 /// already stored (dedup).
 /// </summary>
-internal sealed record ArtifactFileUpload(ArtifactRow Artifact, string Name, string Md5, string StoragePath, string? UploadUrl, IReadOnlyList<string> UploadHeaders);
+internal sealed record ArtifactFileUpload(ArtifactRow Artifact, string Name, string Md5, string StoragePath, string? UploadUrl, IReadOnlyList<string> UploadHeaders, MultipartUpload? Multipart = null);
 
 /// <summary>A file of a committed version, for listings and downloads.</summary>
 internal sealed record ArtifactFileInfo(ArtifactKey Artifact, ManifestEntry Entry);

@@ -1,5 +1,4 @@
 using Azure.Messaging;
-using Microsoft.Extensions.Logging;
 using Weightless.Core.Events;
 
 namespace Weightless.Core.Artifacts;
@@ -29,7 +28,8 @@ internal sealed record ArtifactEvent(
     string? SourceEntity = null,
     string? SourceProject = null,
     string? SourceCollection = null,
-    string? SourceVersion = null);
+    string? SourceVersion = null,
+    string? Id = null);
 
 /// <summary>Where artifact events go. Tests swap in a recorder; hosts publish through Event Grid.</summary>
 internal interface IArtifactEventSink
@@ -38,11 +38,10 @@ internal interface IArtifactEventSink
 }
 
 /// <summary>
-/// Publishes artifact events as CloudEvents through <see cref="EventPublisher"/>. The change is
-/// already stored when this runs, so a failed publish is logged, not thrown: the client's commit
-/// succeeded and must not be retried because a notification could not be sent.
+/// Publishes artifact events as CloudEvents through <see cref="EventPublisher"/>. Failures are
+/// thrown: the <see cref="ArtifactOutbox"/> keeps the events and publishes them again later.
 /// </summary>
-internal sealed class EventGridArtifactEventSink(EventPublisher publisher, ILogger<EventGridArtifactEventSink> logger) : IArtifactEventSink
+internal sealed class EventGridArtifactEventSink(EventPublisher publisher) : IArtifactEventSink
 {
     public async Task PublishAsync(IReadOnlyList<ArtifactEvent> events, CancellationToken cancellationToken)
     {
@@ -50,14 +49,7 @@ internal sealed class EventGridArtifactEventSink(EventPublisher publisher, ILogg
         {
             return;
         }
-        try
-        {
-            await publisher.PublishAsync(events.Select(ToCloudEvent).ToList(), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            logger.LogError(ex, "Could not publish {Count} artifact event(s) ({Types})", events.Count, string.Join(", ", events.Select(e => e.Type).Distinct()));
-        }
+        await publisher.PublishAsync(events.Select(ToCloudEvent).ToList(), cancellationToken).ConfigureAwait(false);
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions PayloadJson = new(System.Text.Json.JsonSerializerDefaults.Web)
@@ -68,6 +60,7 @@ internal sealed class EventGridArtifactEventSink(EventPublisher publisher, ILogg
     public static CloudEvent ToCloudEvent(ArtifactEvent e) =>
         new($"/entities/{e.Entity}/projects/{e.Project}/artifacts/{e.Collection}", e.Type, BinaryData.FromObjectAsJson(e, PayloadJson), "application/json")
         {
+            Id = e.Id ?? Guid.NewGuid().ToString("N"),
             Subject = $"{e.Entity}/{e.Project}/{e.Collection}:{e.Version}",
             Time = DateTimeOffset.UtcNow,
         };

@@ -110,6 +110,12 @@ internal sealed class ArtifactRow : TableRow
     /// <summary>The state before a soft delete, restored by <c>restore</c>.</summary>
     public string? StateBeforeDelete { get; set; }
 
+    /// <summary>When its TTL deleted it for good (its files are gone; it cannot be restored).</summary>
+    public DateTimeOffset? ExpiredAt { get; set; }
+
+    /// <summary>Expired, but the blobs only it used are not deleted yet.</summary>
+    public bool? SweepPending { get; set; }
+
     [IgnoreDataMember]
     public ArtifactKey Key => new(Entity, Project, Collection, Guid);
 }

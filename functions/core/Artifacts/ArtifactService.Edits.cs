@@ -60,8 +60,11 @@ internal sealed partial class ArtifactService
         {
             throw new NotFoundException($"Version v{index} of '{collectionKey.Collection}' not found.");
         }
-        var collection = await MutateAliasesAsync(collectionKey, now => [new(TableTransactionActionType.UpsertReplace, new AliasRow { PartitionKey = collectionKey.PartitionKey, RowKey = ArtifactKeys.AliasRow(name), Alias = name, VersionIndex = index, UpdatedAt = now })], cancellationToken).ConfigureAwait(false);
-        await events.PublishAsync([new ArtifactEvent(ArtifactEventTypes.AddArtifactAlias, collectionKey.Entity, collectionKey.Project, collectionKey.Collection, collection.Type, $"v{index}", target.Key.Id, principal.UserName, Alias: name)], cancellationToken).ConfigureAwait(false);
+        await MutateAliasesAsync(
+            collectionKey,
+            now => [new(TableTransactionActionType.UpsertReplace, new AliasRow { PartitionKey = collectionKey.PartitionKey, RowKey = ArtifactKeys.AliasRow(name), Alias = name, VersionIndex = index, UpdatedAt = now })],
+            collection => [new ArtifactEvent(ArtifactEventTypes.AddArtifactAlias, collectionKey.Entity, collectionKey.Project, collectionKey.Collection, collection.Type, $"v{index}", target.Key.Id, principal.UserName, Alias: name)],
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Removes a custom alias (whatever version it points at); <c>latest</c> and <c>vN</c> cannot be removed.</summary>
@@ -80,7 +83,7 @@ internal sealed partial class ArtifactService
         }
         try
         {
-            await MutateAliasesAsync(collectionKey, _ => [new(TableTransactionActionType.Delete, new TableEntity(collectionKey.PartitionKey, ArtifactKeys.AliasRow(name)), Azure.ETag.All)], cancellationToken).ConfigureAwait(false);
+            await MutateAliasesAsync(collectionKey, _ => [new(TableTransactionActionType.Delete, new TableEntity(collectionKey.PartitionKey, ArtifactKeys.AliasRow(name)), Azure.ETag.All)], null, cancellationToken).ConfigureAwait(false);
         }
         catch (NotFoundException)
         {
@@ -89,7 +92,11 @@ internal sealed partial class ArtifactService
         return true;
     }
 
-    private async Task<CollectionRow> MutateAliasesAsync(CollectionKey key, Func<DateTimeOffset, IReadOnlyList<TableTransactionAction>> changes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Alias changes in one batch with the collection header (ETag-guarded) and the outbox row of
+    /// the events they publish, which are dispatched once the batch is stored.
+    /// </summary>
+    private async Task<CollectionRow> MutateAliasesAsync(CollectionKey key, Func<DateTimeOffset, IReadOnlyList<TableTransactionAction>> changes, Func<CollectionRow, IReadOnlyList<ArtifactEvent>>? published, CancellationToken cancellationToken)
     {
         var table = await ArtifactsAsync().ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
@@ -100,9 +107,12 @@ internal sealed partial class ArtifactService
             collection.UpdatedAt = now;
             var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, collection, collection.ETag) };
             actions.AddRange(changes(now));
+            var pending = published is null ? null : outbox.Row(key.PartitionKey, published(collection));
+            ArtifactOutbox.AddTo(actions, pending);
             try
             {
                 await table.SubmitBatchAsync(actions, cancellationToken).ConfigureAwait(false);
+                await outbox.DispatchAsync(pending, cancellationToken).ConfigureAwait(false);
                 return collection;
             }
             catch (ConflictException) when (attempt < MaxAttempts)
@@ -186,6 +196,10 @@ internal sealed partial class ArtifactService
             {
                 return row;
             }
+            if (row.ExpiredAt is not null)
+            {
+                throw new ConflictException($"Artifact version {key.Id} expired (TTL) and its files were deleted; it cannot be restored or deleted again.");
+            }
             var now = clock.GetUtcNow();
             if (deleted)
             {
@@ -237,16 +251,30 @@ internal sealed partial class ArtifactService
         var table = await ArtifactsAsync().ConfigureAwait(false);
         var existingLink = await table.GetAsync<LinkRow>(source.PartitionKey, LinkRowKey(source.Guid, targetKey), cancellationToken).ConfigureAwait(false);
         int index;
-        CollectionRow collection;
-        var isNew = existingLink is null;
+        List<ArtifactEvent> Published(CollectionRow collection, int at, bool isNew)
+        {
+            var version = $"v{at}";
+            var list = new List<ArtifactEvent>();
+            if (isNew)
+            {
+                list.Add(new ArtifactEvent(ArtifactEventTypes.LinkArtifact, entity, project, name, collection.Type, version, source.Id, principal.UserName,
+                    SourceEntity: source.Entity, SourceProject: source.Project, SourceCollection: source.Collection, SourceVersion: $"v{artifact.VersionIndex}"));
+            }
+            list.AddRange(aliasNames.Select(a => new ArtifactEvent(ArtifactEventTypes.AddArtifactAlias, entity, project, name, collection.Type, version, source.Id, principal.UserName, Alias: a)));
+            return list;
+        }
         if (existingLink is not null)
         {
             index = existingLink.TargetIndex;
-            collection = await MutateAliasesAsync(targetKey, now => aliasNames.Select(a => new TableTransactionAction(TableTransactionActionType.UpsertReplace, new AliasRow { PartitionKey = targetKey.PartitionKey, RowKey = ArtifactKeys.AliasRow(a), Alias = a, VersionIndex = index, UpdatedAt = now })).ToList(), cancellationToken).ConfigureAwait(false);
+            await MutateAliasesAsync(
+                targetKey,
+                now => aliasNames.Select(a => new TableTransactionAction(TableTransactionActionType.UpsertReplace, new AliasRow { PartitionKey = targetKey.PartitionKey, RowKey = ArtifactKeys.AliasRow(a), Alias = a, VersionIndex = index, UpdatedAt = now })).ToList(),
+                collection => Published(collection, index, isNew: false),
+                cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            (index, collection) = await AppendVersionAsync(targetKey, artifact, aliasNames, principal.UserName, cancellationToken).ConfigureAwait(false);
+            index = await AppendVersionAsync(targetKey, artifact, aliasNames, principal.UserName, (collection, at) => Published(collection, at, isNew: true), cancellationToken).ConfigureAwait(false);
             await table.UpsertAsync(new LinkRow
             {
                 PartitionKey = source.PartitionKey,
@@ -258,20 +286,11 @@ internal sealed partial class ArtifactService
                 TargetIndex = index,
             }, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        var version = $"v{index}";
-        var published = new List<ArtifactEvent>();
-        if (isNew)
-        {
-            published.Add(new ArtifactEvent(ArtifactEventTypes.LinkArtifact, entity, project, name, collection.Type, version, source.Id, principal.UserName,
-                SourceEntity: source.Entity, SourceProject: source.Project, SourceCollection: source.Collection, SourceVersion: $"v{artifact.VersionIndex}"));
-        }
-        published.AddRange(aliasNames.Select(a => new ArtifactEvent(ArtifactEventTypes.AddArtifactAlias, entity, project, name, collection.Type, version, source.Id, principal.UserName, Alias: a)));
-        await events.PublishAsync(published, cancellationToken).ConfigureAwait(false);
         return index;
     }
 
-    /// <summary>Appends a version to a collection: counter, version row, <c>latest</c> and aliases in one ETag-guarded batch.</summary>
-    private async Task<(int Index, CollectionRow Collection)> AppendVersionAsync(CollectionKey key, ArtifactRow artifact, IReadOnlyList<string> aliases, string author, CancellationToken cancellationToken)
+    /// <summary>Appends a version to a collection: counter, version row, <c>latest</c>, aliases and the events' outbox row in one ETag-guarded batch.</summary>
+    private async Task<int> AppendVersionAsync(CollectionKey key, ArtifactRow artifact, IReadOnlyList<string> aliases, string author, Func<CollectionRow, int, IReadOnlyList<ArtifactEvent>> published, CancellationToken cancellationToken)
     {
         var table = await ArtifactsAsync().ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
@@ -294,10 +313,13 @@ internal sealed partial class ArtifactService
             {
                 actions.Add(new(TableTransactionActionType.UpsertReplace, new AliasRow { PartitionKey = key.PartitionKey, RowKey = ArtifactKeys.AliasRow(alias), Alias = alias, VersionIndex = index, UpdatedAt = now }));
             }
+            var pending = outbox.Row(key.PartitionKey, published(collection, index));
+            ArtifactOutbox.AddTo(actions, pending);
             try
             {
                 await table.SubmitBatchAsync(actions, cancellationToken).ConfigureAwait(false);
-                return (index, collection);
+                await outbox.DispatchAsync(pending, cancellationToken).ConfigureAwait(false);
+                return index;
             }
             catch (ConflictException) when (attempt < MaxAttempts)
             {

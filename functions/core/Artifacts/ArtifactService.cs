@@ -21,8 +21,8 @@ internal sealed partial class ArtifactService(
     StorageAccount storage,
     TenancyService tenancy,
     RunService runs,
-    IArtifactEventSink events,
     Registry.IRegistryPolicy registry,
+    ArtifactOutbox outbox,
     TimeProvider clock,
     IOptions<ArtifactsOptions> options)
 {
@@ -312,14 +312,15 @@ internal sealed partial class ArtifactService(
         {
             throw new ValidationFailedException($"At most {MaxFilesPerCall} files per call.", "artifactFiles");
         }
-        var parsed = new List<(ArtifactKey Key, string Name, string Md5, string Hex)>(specs.Count);
+        var parsed = new List<(ArtifactKey Key, string Name, string Md5, string Hex, IReadOnlyList<UploadPart> Parts)>(specs.Count);
         for (var i = 0; i < specs.Count; i++)
         {
             var spec = specs[i];
             var key = ArtifactIds.ParseArtifact(spec.ArtifactId, $"artifactFiles[{i}].artifactID");
             var name = ArtifactManifest.ValidatePath(spec.Name, $"artifactFiles[{i}].name");
             var hex = ArtifactManifest.TryMd5Hex(spec.Md5) ?? throw new ValidationFailedException("'md5' must be the base64 MD5 of the file.", $"artifactFiles[{i}].md5");
-            parsed.Add((key, name, spec.Md5!, hex));
+            var parts = Options.MultipartUploads && spec.Parts is { Count: > 0 } offered ? ValidateParts(offered, $"artifactFiles[{i}].uploadPartsInput") : [];
+            parsed.Add((key, name, spec.Md5!, hex, parts));
         }
         var artifacts = new Dictionary<ArtifactKey, ArtifactRow>();
         foreach (var key in parsed.Select(p => p.Key).Distinct())
@@ -340,7 +341,7 @@ internal sealed partial class ArtifactService(
         var result = new ArtifactFileUpload[parsed.Count];
         for (var i = 0; i < parsed.Count; i++)
         {
-            var (key, name, md5, hex) = parsed[i];
+            var (key, name, md5, hex, parts) = parsed[i];
             var blob = FileBlob(key.Entity, hex);
             if (stored[blob])
             {
@@ -348,7 +349,8 @@ internal sealed partial class ArtifactService(
                 continue;
             }
             var url = await blobs.GetSasUriAsync(blob, BlobSasPermissions.Create | BlobSasPermissions.Write, Options.UrlLifetime, cancellationToken).ConfigureAwait(false);
-            result[i] = new ArtifactFileUpload(artifacts[key], name, md5, blob, url.AbsoluteUri, UploadHeaders(md5));
+            var multipart = parts.Count == 0 ? null : await MultipartUrlsAsync(blobs, blob, parts, cancellationToken).ConfigureAwait(false);
+            result[i] = new ArtifactFileUpload(artifacts[key], name, md5, blob, url.AbsoluteUri, UploadHeaders(md5), multipart);
         }
         return result;
     }
@@ -425,6 +427,11 @@ internal sealed partial class ArtifactService(
             {
                 actions.Add(new(TableTransactionActionType.UpsertReplace, new AliasRow { PartitionKey = collectionKey.PartitionKey, RowKey = ArtifactKeys.AliasRow(alias), Alias = alias, VersionIndex = index, UpdatedAt = now }));
             }
+            var version = "v" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var published = new List<ArtifactEvent> { new(ArtifactEventTypes.VersionCreated, key.Entity, key.Project, key.Collection, current.Type, version, key.Id, principal.UserName) };
+            published.AddRange(aliases.Where(a => a != Latest).Select(a => new ArtifactEvent(ArtifactEventTypes.AddArtifactAlias, key.Entity, key.Project, key.Collection, current.Type, version, key.Id, principal.UserName, Alias: a)));
+            var pending = outbox.Row(collectionKey.PartitionKey, published);
+            ArtifactOutbox.AddTo(actions, pending);
             try
             {
                 await table.SubmitBatchAsync(actions, cancellationToken).ConfigureAwait(false);
@@ -434,14 +441,11 @@ internal sealed partial class ArtifactService(
                 await Task.Delay(Random.Shared.Next(5, 20 + (attempt * 10)), cancellationToken).ConfigureAwait(false);
                 continue;
             }
+            await outbox.DispatchAsync(pending, cancellationToken).ConfigureAwait(false);
             if (current.ProducerRun is not null)
             {
                 await RecordLineageAsync(new RunKey(key.Entity, current.ProducerProject ?? key.Project, current.ProducerRun), key, "producer", null, now, cancellationToken).ConfigureAwait(false);
             }
-            var version = "v" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var published = new List<ArtifactEvent> { new(ArtifactEventTypes.VersionCreated, key.Entity, key.Project, key.Collection, current.Type, version, key.Id, principal.UserName) };
-            published.AddRange(aliases.Where(a => a != Latest).Select(a => new ArtifactEvent(ArtifactEventTypes.AddArtifactAlias, key.Entity, key.Project, key.Collection, current.Type, version, key.Id, principal.UserName, Alias: a)));
-            await events.PublishAsync(published, cancellationToken).ConfigureAwait(false);
             return current;
         }
     }

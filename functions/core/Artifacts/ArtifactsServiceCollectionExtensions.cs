@@ -11,6 +11,7 @@ internal static class ArtifactsServiceCollectionExtensions
     {
         services.AddOptions<ArtifactsOptions>().Bind(configuration.GetSection(ArtifactsOptions.Section));
         services.TryAddSingleton<IArtifactEventSink, EventGridArtifactEventSink>();
+        services.TryAddSingleton<ArtifactOutbox>();
         services.TryAddSingleton<ArtifactService>();
         services.TryAddSingleton<ArtifactApi>();
         Registry.RegistryServiceCollectionExtensions.AddWeightlessRegistry(services);

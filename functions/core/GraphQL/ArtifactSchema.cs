@@ -138,10 +138,16 @@ internal static class ArtifactSchema
             {
                 throw new ValidationFailedException("Only storage layout V2 is supported.", "storageLayout");
             }
-            // Parts offered for large files are ignored: with no uploadMultipartUrls in the answer the
-            // clients fall back to one PUT of the whole file (a block blob takes up to 5000 MiB that way).
-            var specs = Objects(input, "artifactFiles").Select(f => new ArtifactFileSpec(Text(f, "artifactID"), Text(f, "name"), Text(f, "md5"))).ToList();
+            // Offered parts get uploadMultipartUrls only when multipart uploads are on (Artifacts:MultipartUploads);
+            // otherwise clients PUT the whole file once (a block blob takes up to 5000 MiB that way).
+            var specs = Objects(input, "artifactFiles").Select(f => new ArtifactFileSpec(Text(f, "artifactID"), Text(f, "name"), Text(f, "md5"), Parts(f, "uploadPartsInput"))).ToList();
             return await c.Service<ArtifactService>().CreateFilesAsync(c.Principal(), specs, c.CancellationToken).ConfigureAwait(false);
+        });
+        mutation.Field<CompleteMultipartUploadArtifactPayloadType>("completeMultipartUploadArtifact").Argument<NonNullGraphType<CompleteMultipartUploadArtifactInputType>>("input").ResolveAsync(async c =>
+        {
+            var input = Input(c);
+            var key = ArtifactIds.ParseArtifact(Text(input, "artifactID"));
+            return await c.Service<ArtifactService>().CompleteMultipartAsync(c.Principal(), key, Text(input, "completeMultipartAction"), Text(input, "storagePath"), Text(input, "uploadID"), Parts(input, "completedParts"), c.CancellationToken).ConfigureAwait(false);
         });
         mutation.Field<ArtifactPayloadType>("commitArtifact").Argument<NonNullGraphType<CommitArtifactInputType>>("input").ResolveAsync(async c =>
             await c.Service<ArtifactService>().CommitAsync(c.Principal(), ArtifactIds.ParseArtifact(Text(Input(c), "artifactID")), c.CancellationToken).ConfigureAwait(false));
@@ -232,6 +238,9 @@ internal static class ArtifactSchema
 
     internal static List<string> Strings(Dictionary<string, object?> input, string name) =>
         input.TryGetValue(name, out var value) && value is IEnumerable<object?> list ? list.Select(v => v?.ToString() ?? "").ToList() : [];
+
+    private static List<UploadPart> Parts(Dictionary<string, object?> input, string name) =>
+        Objects(input, name).Select(p => new UploadPart(Long(p, "partNumber") ?? 0, Text(p, "hexMD5") ?? "")).ToList();
 
     internal static List<Dictionary<string, object?>> Objects(Dictionary<string, object?> input, string name) =>
         input.TryGetValue(name, out var value) && value is IEnumerable<object?> list ? list.OfType<Dictionary<string, object?>>().ToList() : [];
@@ -336,6 +345,31 @@ internal sealed class TagInputType : InputObjectGraphType
         Field<NonNullGraphType<StringGraphType>>("tagName");
         Field<StringGraphType>("tagCategoryName");
         Field<JsonStringGraphType>("attributes");
+    }
+}
+
+internal sealed class CompleteMultipartUploadArtifactInputType : InputObjectGraphType
+{
+    public CompleteMultipartUploadArtifactInputType()
+    {
+        Name = "CompleteMultipartUploadArtifactInput";
+        Field<NonNullGraphType<CompleteMultipartActionEnum>>("completeMultipartAction");
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<UploadPartsInputType>>>>("completedParts");
+        Field<NonNullGraphType<IdGraphType>>("artifactID");
+        Field<NonNullGraphType<StringGraphType>>("storagePath");
+        Field<NonNullGraphType<StringGraphType>>("uploadID");
+        Field<StringGraphType>("clientMutationId");
+    }
+}
+
+/// <summary>The answer of <c>completeMultipartUploadArtifact</c>: the base64 MD5 of the assembled file (null after Abort).</summary>
+internal sealed class CompleteMultipartUploadArtifactPayloadType : ObjectGraphType<string?>
+{
+    public CompleteMultipartUploadArtifactPayloadType()
+    {
+        Name = "CompleteMultipartUploadArtifactPayload";
+        Field<StringGraphType>("digest").Resolve(c => c.Source);
+        Field<StringGraphType>("clientMutationId").Resolve(_ => null);
     }
 }
 

@@ -42,6 +42,16 @@ internal sealed class ArtifactStorageLayoutEnum : EnumerationGraphType
     }
 }
 
+internal sealed class CompleteMultipartActionEnum : EnumerationGraphType
+{
+    public CompleteMultipartActionEnum()
+    {
+        Name = "CompleteMultipartAction";
+        Add("Complete", "Complete");
+        Add("Abort", "Abort");
+    }
+}
+
 internal sealed class ArtifactDigestAlgorithmEnum : EnumerationGraphType
 {
     public ArtifactDigestAlgorithmEnum()
@@ -477,29 +487,29 @@ internal sealed class ArtifactFileUploadGraphType : ObjectGraphType<ArtifactFile
         Field<StringGraphType>("storagePath").Resolve(c => c.Source.StoragePath);
         Field<StringGraphType>("uploadUrl").Resolve(c => c.Source.UploadUrl);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<StringGraphType>>>>("uploadHeaders").Resolve(c => c.Source.UploadHeaders);
-        Field<UploadMultipartUrlsGraphType>("uploadMultipartUrls").Resolve(_ => null);
+        Field<UploadMultipartUrlsGraphType>("uploadMultipartUrls").Resolve(c => c.Source.Multipart);
         Field<NonNullGraphType<ArtifactGraphType>>("artifact").Resolve(c => c.Source.Artifact);
     }
 }
 
-/// <summary>Multipart uploads are not offered (always null): a single PUT to a block blob takes up to 5000 MiB.</summary>
-internal sealed class UploadMultipartUrlsGraphType : ObjectGraphType<object>
+/// <summary>Multipart upload of one file: null unless multipart uploads are on and the client offered parts.</summary>
+internal sealed class UploadMultipartUrlsGraphType : ObjectGraphType<MultipartUpload>
 {
     public UploadMultipartUrlsGraphType()
     {
         Name = "UploadMultipartUrls";
-        Field<NonNullGraphType<StringGraphType>>("uploadID").Resolve(_ => "");
-        Field<NonNullGraphType<ListGraphType<NonNullGraphType<UploadUrlPartGraphType>>>>("uploadUrlParts").Resolve(_ => Array.Empty<object>());
+        Field<NonNullGraphType<StringGraphType>>("uploadID").Resolve(c => c.Source.UploadId);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<UploadUrlPartGraphType>>>>("uploadUrlParts").Resolve(c => c.Source.Parts);
     }
 }
 
-internal sealed class UploadUrlPartGraphType : ObjectGraphType<object>
+internal sealed class UploadUrlPartGraphType : ObjectGraphType<(long PartNumber, string UploadUrl)>
 {
     public UploadUrlPartGraphType()
     {
         Name = "UploadUrlPart";
-        Field<NonNullGraphType<Int64GraphType>>("partNumber").Resolve(_ => 0L);
-        Field<NonNullGraphType<StringGraphType>>("uploadUrl").Resolve(_ => "");
+        Field<NonNullGraphType<Int64GraphType>>("partNumber").Resolve(c => c.Source.PartNumber);
+        Field<NonNullGraphType<StringGraphType>>("uploadUrl").Resolve(c => c.Source.UploadUrl);
     }
 }
 

@@ -51,9 +51,12 @@ internal sealed class TraceReplayer(WandbWireClient client, HttpClient storage)
     /// <summary>Recorded storage path (unescaped, no query) → the URL and headers our server gave for it.</summary>
     private readonly Dictionary<string, IssuedUrl> _issued = new(StringComparer.Ordinal);
 
+    private ArtifactReplay _artifacts = new(new Trace("", []));
+
     public async Task<ReplayReport> ReplayAsync(Trace trace, IReadOnlySet<string> notYetServed, CancellationToken cancellationToken = default)
     {
         var report = new ReplayReport();
+        _artifacts = new ArtifactReplay(trace);
         var urlSources = RecordedUrlSources(trace);
         foreach (var request in trace.Requests)
         {
@@ -122,9 +125,14 @@ internal sealed class TraceReplayer(WandbWireClient client, HttpClient storage)
     private async Task ReplayGraphQLAsync(TraceRequest request, ReplayReport report, CancellationToken cancellationToken)
     {
         var graphQL = request.GraphQL!;
-        var variables = (JsonObject)ReplaceEntity(graphQL.Variables.DeepClone(), client.User.Name)!;
-        var response = await client.PostGraphQLAsync(graphQL.Query, variables, graphQL.OperationName, cancellationToken);
+        var variables = (JsonObject)_artifacts.Substitute(ReplaceEntity(graphQL.Variables.DeepClone(), client.User.Name))!;
         var what = request.Describe();
+        if (_artifacts.Prepare(graphQL, variables) is { } unprepared)
+        {
+            report.Failures.Add($"{what}: {unprepared}");
+            return;
+        }
+        var response = await client.PostGraphQLAsync(graphQL.Query, variables, graphQL.OperationName, cancellationToken);
         if ((int)response.Status != request.Status)
         {
             report.Failures.Add($"{what}: status {(int)response.Status}, recorded {request.Status}: {response}");
@@ -145,6 +153,11 @@ internal sealed class TraceReplayer(WandbWireClient client, HttpClient storage)
         if (differences.Count > 0)
         {
             report.Failures.Add($"{what}: answer shape differs from the recorded one:\n    " + string.Join("\n    ", differences.Take(20)));
+        }
+        var wrongValues = _artifacts.Learn(graphQL, recorded, answer).ToList();
+        if (wrongValues.Count > 0)
+        {
+            report.Failures.Add($"{what}: values differ from the recorded ones:\n    " + string.Join("\n    ", wrongValues.Take(20)));
         }
         RememberIssuedUrls(recorded, answer);
         TrackUpsert(graphQL, variables, report);
@@ -177,7 +190,7 @@ internal sealed class TraceReplayer(WandbWireClient client, HttpClient storage)
         using var message = new HttpRequestMessage(new HttpMethod(request.Method), issued.Url);
         if (request.Method == "PUT")
         {
-            var content = new ByteArrayContent(UploadBytes(request));
+            var content = new ByteArrayContent(_artifacts.UploadBytes(request) ?? UploadBytes(request));
             content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             message.Content = content;
             foreach (var header in issued.Headers)
@@ -196,7 +209,7 @@ internal sealed class TraceReplayer(WandbWireClient client, HttpClient storage)
             report.Failures.Add($"{what}: status {(int)response.StatusCode}: {Encoding.UTF8.GetString(bytes.AsSpan(0, Math.Min(bytes.Length, 500)))}");
             return;
         }
-        if (request.Method == "GET" && request.RecordedDownloadBytes is { } size && bytes.Length != size)
+        if (request.Method == "GET" && _artifacts.DownloadBytes(request) is { } size && bytes.Length != size)
         {
             report.Failures.Add($"{what}: downloaded {bytes.Length} bytes, recorded {size}.");
             return;
@@ -226,10 +239,21 @@ internal sealed class TraceReplayer(WandbWireClient client, HttpClient storage)
         {
             if (ourUrl is not null && Uri.TryCreate(ourUrl, UriKind.Absolute, out _))
             {
-                _issued[StorageKey(new Uri(recordedUrl).AbsolutePath)] = new IssuedUrl(ourUrl, headers);
+                // Each file of createArtifactFiles has its own headers (its Content-MD5); run files share one list.
+                _issued[StorageKey(new Uri(recordedUrl).AbsolutePath)] = new IssuedUrl(ourUrl, HeadersBesideUrl(ours, ourUrl) ?? headers);
             }
         });
     }
+
+    /// <summary>The <c>uploadHeaders</c> of the object whose <c>uploadUrl</c> is <paramref name="url"/>, if it has its own.</summary>
+    private static List<string>? HeadersBesideUrl(JsonNode? node, string url) => node switch
+    {
+        JsonObject obj when obj["uploadUrl"] is JsonValue u && u.GetValueKind() == System.Text.Json.JsonValueKind.String && u.GetValue<string>() == url && obj["uploadHeaders"] is JsonArray own =>
+            own.Select(h => h?.ToString() ?? "").Where(h => h.Length > 0).ToList(),
+        JsonObject obj => obj.Select(p => HeadersBesideUrl(p.Value, url)).FirstOrDefault(h => h is not null),
+        JsonArray array => array.Select(item => HeadersBesideUrl(item, url)).FirstOrDefault(h => h is not null),
+        _ => null,
+    };
 
     private static List<string> FindUploadHeaders(JsonNode? node)
     {

@@ -231,13 +231,13 @@ public sealed class ArtifactLoggingTests(ArtifactTestHost host) : IClassFixture<
         Assert.Contains("path", await client.ErrorAsync(PythonDocuments.CreateArtifactFiles, new { storageLayout = "V2", artifactFiles = new[] { new { artifactID = id, name = "../escape", md5 = WandbArtifactClient.Md5([1]), uploadPartsInput = Array.Empty<object>() } } }), StringComparison.Ordinal);
         Assert.Contains("type", await client.ErrorAsync(PythonDocuments.CreateArtifact, create with { artifactTypeName = "model", artifactCollectionNames = new[] { "early" }, digest = new string('b', 32) }), StringComparison.Ordinal);
 
-        // Parts for a multipart upload are not offered: the answer has no multipart URLs, only the single PUT URL.
-        var parts = await client.DataAsync(
+        // Multipart parts are checked (the artifact test host turns multipart uploads on).
+        Assert.Contains("hexMD5", await client.ErrorAsync(
             "mutation F($files: [CreateArtifactFileSpecInput!]!) { createArtifactFiles(input: {artifactFiles: $files, storageLayout: V2}) { files { edges { node { uploadUrl uploadMultipartUrls { uploadID } } } } } }",
-            new { files = new[] { new { artifactID = id, name = "big.bin", md5 = WandbArtifactClient.Md5([7]), uploadPartsInput = new[] { new { partNumber = 1, hexMD5 = "00" } } } } });
-        var partsNode = parts.GetProperty("createArtifactFiles").GetProperty("files").GetProperty("edges")[0].GetProperty("node");
-        Assert.Equal(JsonValueKind.Null, partsNode.GetProperty("uploadMultipartUrls").ValueKind);
-        Assert.Equal(JsonValueKind.String, partsNode.GetProperty("uploadUrl").ValueKind);
+            new { files = new[] { new { artifactID = id, name = "big.bin", md5 = WandbArtifactClient.Md5([7]), uploadPartsInput = new[] { new { partNumber = 1, hexMD5 = "00" } } } } }), StringComparison.Ordinal);
+        Assert.Contains("without gaps", await client.ErrorAsync(
+            "mutation F($files: [CreateArtifactFileSpecInput!]!) { createArtifactFiles(input: {artifactFiles: $files, storageLayout: V2}) { files { edges { node { uploadUrl } } } } }",
+            new { files = new[] { new { artifactID = id, name = "big.bin", md5 = WandbArtifactClient.Md5([7]), uploadPartsInput = new[] { new { partNumber = 2, hexMD5 = new string('0', 32) } } } } }), StringComparison.Ordinal);
 
         // Another tenant's artifact is invisible (not found), not forbidden.
         var stranger = await WandbArtifactClient.NewUserAsync(host);

@@ -27,7 +27,7 @@ public sealed class ArtifactRestTests(ArtifactTestHost host) : IClassFixture<Art
             }
             ids.Add((await client.LogAsync($"step{i}", $"chain{i}", File($"stage {i}\n"))).Id);
         }
-        var http = host.Client(await ApiKeyAsync(client));
+        var http = await client.RestAsync();
         var basePath = $"/api/v1/entities/{client.Entity}/projects/{client.Project}";
 
         var downstream = await http.GetFromJsonAsync<JsonElement>($"{basePath}/artifacts/chain0/versions/v0/lineage?direction=downstream&depth=100");
@@ -55,7 +55,7 @@ public sealed class ArtifactRestTests(ArtifactTestHost host) : IClassFixture<Art
         await client.CreateRunAsync("r1");
         await client.LogAsync("r1", "ds", File("one\n"));
         await client.LogAsync("r1", "ds", File("two\n"));
-        var http = host.Client(await ApiKeyAsync(client));
+        var http = await client.RestAsync();
         var basePath = $"/api/v1/entities/{client.Entity}/projects/{client.Project}/artifacts";
 
         var collections = await http.GetFromJsonAsync<JsonElement>(basePath);
@@ -94,15 +94,6 @@ public sealed class ArtifactRestTests(ArtifactTestHost host) : IClassFixture<Art
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"{basePath}/nope/versions/v0")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await http.PatchAsJsonAsync($"{basePath}/ds/versions/v0", new { metadata = new[] { 1 } })).StatusCode);
         var stranger = await WandbArtifactClient.NewUserAsync(host);
-        Assert.Equal(HttpStatusCode.NotFound, (await host.Client(await ApiKeyAsync(stranger)).GetAsync($"{basePath}/ds/versions/v0")).StatusCode);
-    }
-
-    /// <summary>A REST key for the client's user, minted by the admin.</summary>
-    private async Task<string> ApiKeyAsync(WandbArtifactClient client)
-    {
-        var admin = host.Client(host.AdminKey);
-        var key = await admin.PostAsJsonAsync($"/api/v1/users/{client.Entity}/keys", new { description = "rest" });
-        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
-        return (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        Assert.Equal(HttpStatusCode.NotFound, (await (await stranger.RestAsync()).GetAsync($"{basePath}/ds/versions/v0")).StatusCode);
     }
 }

@@ -12,13 +12,20 @@ using Weightless.Tests.Infrastructure;
 
 namespace Weightless.Integration.Tests.Artifacts;
 
-/// <summary>Collects the artifact events instead of sending them to Event Grid.</summary>
+/// <summary>Collects the artifact events instead of sending them to Event Grid; can play a publisher that is down.</summary>
 internal sealed class RecordingEventSink : IArtifactEventSink
 {
     public ConcurrentQueue<ArtifactEvent> Events { get; } = new();
 
+    /// <summary>While set, every publish fails as an unreachable Event Grid topic would.</summary>
+    public volatile bool Failing;
+
     public Task PublishAsync(IReadOnlyList<ArtifactEvent> events, CancellationToken cancellationToken)
     {
+        if (Failing)
+        {
+            throw new HttpRequestException("Event Grid topic unreachable (test)");
+        }
         foreach (var e in events)
         {
             Events.Enqueue(e);
@@ -30,7 +37,13 @@ internal sealed class RecordingEventSink : IArtifactEventSink
 /// <summary>The dev host with a recording event sink, shared by the artifact test classes' fixtures.</summary>
 public sealed class ArtifactTestHost : IDisposable
 {
-    private readonly WeightlessFactory _factory = new();
+    // Outbox rows are republished at once (no grace for an in-flight dispatch), and multipart
+    // uploads are offered, so the lifecycle tests can drive both.
+    private readonly WeightlessFactory _factory = new(new Dictionary<string, string?>
+    {
+        ["Artifacts:OutboxRetryAfter"] = "00:00:00",
+        ["Artifacts:MultipartUploads"] = "true",
+    });
 
     public ArtifactTestHost()
     {
@@ -110,6 +123,15 @@ internal sealed class WandbArtifactClient(ArtifactTestHost host, HttpClient grap
 
     public async Task CreateRunAsync(string run) =>
         await DataAsync(PythonDocuments.UpsertBucket, new { name = run, project, entity, config = "{}" });
+
+    /// <summary>A REST client with a fresh key of this user, minted by the admin.</summary>
+    public async Task<HttpClient> RestAsync()
+    {
+        var admin = host.Client(host.AdminKey);
+        var key = await admin.PostAsJsonAsync($"/api/v1/users/{entity}/keys", new { description = "rest" });
+        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
+        return host.Client((await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!);
+    }
 
     public static string Md5(byte[] content) => Convert.ToBase64String(MD5.HashData(content));
 

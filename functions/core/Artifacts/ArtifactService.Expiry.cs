@@ -1,0 +1,170 @@
+using Azure.Data.Tables;
+using Weightless.Core.Errors;
+using Weightless.Core.Storage;
+
+namespace Weightless.Core.Artifacts;
+
+/// <summary>What one expiry pass did.</summary>
+internal sealed record ExpiryResult(int ExpiredVersions, int DeletedBlobs, int KeptSharedBlobs);
+
+/// <summary>
+/// TTL: a version's <c>ttlDurationSeconds</c> (or, when it inherits (-2 / unset), its collection's)
+/// counts from its creation; once passed, the timer deletes the version for good and removes the
+/// content blobs that no other version of the tenant references (content is stored once per
+/// tenant, so a blob shared with a live version stays).
+/// </summary>
+internal sealed partial class ArtifactService
+{
+    /// <summary>The TTL that applies to <paramref name="artifact"/>: its own, or the collection's when it inherits; null = never expires.</summary>
+    public static long? EffectiveTtlSeconds(ArtifactRow artifact, CollectionRow? collection) =>
+        artifact.TtlDurationSeconds is null or -2 ? collection?.TtlDurationSeconds is >= 0 ? collection.TtlDurationSeconds : null
+        : artifact.TtlDurationSeconds >= 0 ? artifact.TtlDurationSeconds : null;
+
+    public static DateTimeOffset? ExpiresAt(ArtifactRow artifact, CollectionRow? collection)
+    {
+        if (EffectiveTtlSeconds(artifact, collection) is not { } ttl)
+        {
+            return null;
+        }
+        var room = (DateTimeOffset.MaxValue - artifact.CreatedAt).TotalSeconds;
+        return ttl >= room ? null : artifact.CreatedAt.AddSeconds(ttl);
+    }
+
+    /// <summary>One pass of the TTL timer: expires due versions, then sweeps the blobs of every expired version not yet swept.</summary>
+    public async Task<ExpiryResult> ExpireDueVersionsAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var table = await ArtifactsAsync().ConfigureAwait(false);
+        var expired = 0;
+        var versionRange = $"RowKey ge '{ArtifactKeys.ArtifactPrefix}' and RowKey lt '{TableKeys.PrefixEnd(ArtifactKeys.ArtifactPrefix)}' and State eq '{ArtifactStates.Committed}'";
+
+        // Versions with their own TTL.
+        await foreach (var row in table.QueryAsync<ArtifactRow>($"{versionRange} and TtlDurationSeconds ge 0L", cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (ExpiresAt(row, null) <= now && await MarkExpiredAsync(table, row, now, cancellationToken).ConfigureAwait(false))
+            {
+                expired++;
+            }
+        }
+
+        // Versions inheriting the TTL of their collection.
+        await foreach (var collection in table.QueryAsync<CollectionRow>($"RowKey eq '{ArtifactKeys.CollectionRow}' and TtlDurationSeconds ge 0L", cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {collection.PartitionKey}") + " and " + versionRange;
+            await foreach (var row in table.QueryAsync<ArtifactRow>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (row.TtlDurationSeconds is null or -2 && ExpiresAt(row, collection) <= now && await MarkExpiredAsync(table, row, now, cancellationToken).ConfigureAwait(false))
+                {
+                    expired++;
+                }
+            }
+        }
+
+        var (deleted, kept) = await SweepExpiredAsync(cancellationToken).ConfigureAwait(false);
+        return new ExpiryResult(expired, deleted, kept);
+    }
+
+    /// <summary>DELETED for good (not restorable: its files go), flagged for the blob sweep. False when another writer changed it first.</summary>
+    private static async Task<bool> MarkExpiredAsync(TableStore table, ArtifactRow row, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        row.State = ArtifactStates.Deleted;
+        row.StateBeforeDelete = null;
+        row.DeletedAt = now;
+        row.ExpiredAt = now;
+        row.SweepPending = true;
+        row.UpdatedAt = now;
+        try
+        {
+            await table.UpdateAsync(row, row.ETag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConflictException)
+        {
+            // Edited concurrently (perhaps its TTL): the next pass looks again.
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Per tenant: the blobs of the expired versions' manifests minus every blob a remaining
+    /// version (pending, committed or soft-deleted, which can be restored) lists, are deleted; then
+    /// the expired manifests themselves.
+    /// </summary>
+    private async Task<(int Deleted, int Kept)> SweepExpiredAsync(CancellationToken cancellationToken)
+    {
+        var table = await ArtifactsAsync().ConfigureAwait(false);
+        var blobs = await BlobsAsync().ConfigureAwait(false);
+        var pending = new List<ArtifactRow>();
+        await foreach (var row in table.QueryAsync<ArtifactRow>("SweepPending eq true", cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            pending.Add(row);
+        }
+        var deleted = 0;
+        var kept = 0;
+        foreach (var tenant in pending.GroupBy(r => r.Entity, StringComparer.Ordinal))
+        {
+            var candidates = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var row in tenant)
+            {
+                foreach (var hex in await StoredFileHashesAsync(blobs, row.Key, cancellationToken).ConfigureAwait(false))
+                {
+                    candidates.Add(hex);
+                }
+            }
+            var live = new HashSet<string>(StringComparer.Ordinal);
+            var prefix = TableKeys.Escape(tenant.Key) + TableKeys.Separator;
+            var filter = TableClient.CreateQueryFilter($"PartitionKey ge {prefix} and PartitionKey lt {TableKeys.PrefixEnd(prefix)} and RowKey ge {ArtifactKeys.ArtifactPrefix} and RowKey lt {TableKeys.PrefixEnd(ArtifactKeys.ArtifactPrefix)}");
+            await foreach (var other in table.QueryAsync<ArtifactRow>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (other.ExpiredAt is null)
+                {
+                    live.UnionWith(await StoredFileHashesAsync(blobs, other.Key, cancellationToken).ConfigureAwait(false));
+                }
+            }
+            foreach (var hex in candidates)
+            {
+                if (live.Contains(hex))
+                {
+                    kept++;
+                }
+                else if (await blobs.DeleteAsync(FileBlob(tenant.Key, hex), cancellationToken).ConfigureAwait(false))
+                {
+                    deleted++;
+                }
+            }
+            foreach (var row in tenant)
+            {
+                await blobs.DeleteAsync(ManifestBlob(row.Key), cancellationToken).ConfigureAwait(false);
+                row.SweepPending = false;
+                try
+                {
+                    await table.UpdateAsync(row, row.ETag, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (ConflictException)
+                {
+                    // Swept by a concurrent pass.
+                }
+            }
+        }
+        return (deleted, kept);
+    }
+
+    /// <summary>The content hashes (hex MD5) of a version's stored, non-reference files; none when its manifest was never uploaded.</summary>
+    private static async Task<IReadOnlyList<string>> StoredFileHashesAsync(BlobStore blobs, ArtifactKey key, CancellationToken cancellationToken)
+    {
+        var manifest = await blobs.DownloadAsync(ManifestBlob(key), cancellationToken).ConfigureAwait(false);
+        if (manifest is null)
+        {
+            return [];
+        }
+        try
+        {
+            return ArtifactManifest.Parse(manifest.Value.Content.ToMemory()).Entries.Where(e => !e.IsReference && e.Md5Hex is not null).Select(e => e.Md5Hex!).ToList();
+        }
+        catch (ValidationFailedException)
+        {
+            // An unparsable upload of a pending version references nothing it could commit.
+            return [];
+        }
+    }
+}
