@@ -11,6 +11,7 @@ internal static class BenchCommand
     private static readonly IBenchScenario[] Scenarios =
     [
         new IngestScenario(),
+        new IngestHttpScenario(),
         new QueryBench(),
         new HistoryQueryBench(),
     ];

@@ -35,6 +35,10 @@ internal sealed class IngestScenario : IBenchScenario
         var ingestor = new FileStreamIngestor(history, new EventsStore(storage), new ConsoleLogStore(storage));
         var run = new RunKey("bench", "ingest", "run-" + prefix);
         Console.WriteLine($"rows={rows:N0} metrics={metrics} batch={batch} prefix={prefix}");
+        if (options.String("stages") is not null)
+        {
+            Stages(history, run, options.Long("stages-rows", 100_000), metrics, batch);
+        }
 
         // Warm up table creation and JIT outside the measurement.
         await ingestor.ApplyAsync(new RunKey("bench", "ingest", "warmup"), FileStreamRequest.Parse(Body(0, Math.Min(batch, 100), metrics)), cancellationToken);
@@ -92,6 +96,71 @@ internal sealed class IngestScenario : IBenchScenario
         var naiveRate = baselineRows / naive.Wall.TotalSeconds;
         Console.WriteLine($"ratio (1)/(3): {ingestRate / naiveRate:N2}x rows/s; CPU per row {ingest.Cpu.TotalMicroseconds / rows / (naive.Cpu.TotalMicroseconds / baselineRows):N2}x");
         return 0;
+    }
+
+    /// <summary>
+    /// The CPU-only stages of one post, each timed alone over the same bodies (no storage): where the
+    /// server's CPU per row goes. Storage round trips and the Azure SDK are the remainder of (1).
+    /// </summary>
+    private static void Stages(HistoryStore history, RunKey run, long rows, int metrics, int batch)
+    {
+        var bodies = new List<byte[]>();
+        for (long offset = 0; offset < rows; offset += batch)
+        {
+            bodies.Add(Body(offset, (int)Math.Min(batch, rows - offset), metrics));
+        }
+        var requests = bodies.Select(b => FileStreamRequest.Parse(b)).ToList();
+        var parsedRows = new List<HistoryRow>();
+        void Time(string stage, Action action)
+        {
+            action();
+            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+            var wall = System.Diagnostics.Stopwatch.StartNew();
+            action();
+            var spent = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu;
+            Console.WriteLine($"    stage {stage,-28} {wall.Elapsed.TotalMicroseconds / rows,7:N2} us/row wall, {spent.TotalMicroseconds / rows,7:N2} us/row CPU");
+        }
+        Console.WriteLine($"  CPU stages over {rows:N0} rows:");
+        Time("parse request body", () => bodies.ForEach(b => FileStreamRequest.Parse(b)));
+        Time("encode chunks (Brotli)", () =>
+        {
+            long offset = 0;
+            foreach (var request in requests)
+            {
+                var lines = request.File(FileStreamRequest.HistoryFile)!.Content;
+                history.Stream.BuildChunks(run, offset, lines);
+                offset += lines.Count;
+            }
+        });
+        Time("parse + flatten rows", () =>
+        {
+            parsedRows.Clear();
+            long index = 0;
+            foreach (var request in requests)
+            {
+                foreach (var line in request.File(FileStreamRequest.HistoryFile)!.Content)
+                {
+                    parsedRows.Add(HistoryValues.ParseRow(index++, line)!);
+                }
+            }
+        });
+        Time("key index", () =>
+        {
+            var keys = new KeyIndex();
+            parsedRows.ForEach(r => keys.AddRow(r.Flat));
+        });
+        Time("M4 contributions", () =>
+        {
+            for (var i = 0; i < parsedRows.Count; i += batch)
+            {
+                var points = new LineStream.RollupPoints();
+                for (var j = i; j < Math.Min(parsedRows.Count, i + batch); j++)
+                {
+                    points.Add(parsedRows[j], parsedRows[j].Step!.Value);
+                }
+                points.AddTo(new Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>>());
+            }
+        });
     }
 
     private static void Report(string title, long rows, Meter meter) =>

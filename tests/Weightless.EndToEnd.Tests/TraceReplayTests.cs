@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Weightless.EndToEnd.Tests.Infrastructure;
 using Weightless.EndToEnd.Tests.Traces;
 using Xunit.Abstractions;
@@ -70,7 +71,21 @@ public sealed class TraceReplayTests(DevHostFixture fixture, ITestOutputHelper o
             {
                 problems.Add($"{name}: summary lacks {string.Join(", ", missingKeys)} (stored: {stored.SummaryText}).");
             }
-            output.WriteLine($"{name}: state {stored.State}, historyLineCount {stored.HistoryLineCount}, summary keys {string.Join(",", stored.Summary?.Select(p => p.Key) ?? [])}");
+            // Every history line reads back as sent (same JSON value, NaN/Infinity included), in order.
+            var sent = expected.HistoryByOffset.Values.ToList();
+            var steps = sent.Select(line => LenientJson.Parse(line)?["_step"]).OfType<JsonValue>().Select(v => v.GetValue<long>()).ToList();
+            if (steps.Count > 0)
+            {
+                var readBack = await client.ReadHistoryAsync(user.Name, expected.Project, expected.Run, steps.Max() + 1);
+                var mismatched = readBack.Count != sent.Count ? -1 : Enumerable.Range(0, sent.Count).FirstOrDefault(i => !LenientJson.SameValue(sent[i], readBack[i]), -2);
+                if (mismatched != -2)
+                {
+                    problems.Add(mismatched == -1
+                        ? $"{name}: history reads back {readBack.Count} rows, sent {sent.Count}."
+                        : $"{name}: history row {mismatched} reads back as {LenientJson.Shorten(readBack[mismatched])}, sent {LenientJson.Shorten(sent[mismatched])}.");
+                }
+            }
+            output.WriteLine($"{name}: state {stored.State}, historyLineCount {stored.HistoryLineCount}, history rows checked {sent.Count}, summary keys {string.Join(",", stored.Summary?.Select(p => p.Key) ?? [])}");
         }
 
         Assert.True(report.Runs.Values.Any(r => r.Completed), $"{traceFile}: the replay finished no run.");

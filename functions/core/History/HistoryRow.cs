@@ -44,6 +44,12 @@ internal static class HistoryValues
         {
             return null;
         }
+        // Most rows have no nested objects: then the parsed object already is the flat view (same
+        // keys, order and values), and building a second map per row would only cost time.
+        if (!HasNested(source))
+        {
+            return new HistoryRow(lineIndex, ReadStep(source), source, source);
+        }
         var flat = new Dictionary<string, object?>(StringComparer.Ordinal);
         Flatten(source, null, flat);
         return new HistoryRow(lineIndex, ReadStep(source), source, flat);
@@ -64,6 +70,18 @@ internal static class HistoryValues
                 _ => null,
             },
         };
+
+    private static bool HasNested(JsonLineObject source)
+    {
+        foreach (var (_, value) in source)
+        {
+            if (value is JsonLineObject nested && nested.MediaType is null)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     public static void Flatten(JsonLineObject source, string? prefix, IDictionary<string, object?> into)
     {

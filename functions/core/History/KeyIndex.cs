@@ -10,26 +10,30 @@ namespace Weightless.Core.History;
 /// </summary>
 internal sealed class KeyIndex
 {
-    private readonly SortedDictionary<string, SortedDictionary<string, long>> _keys;
+    // Hash maps, not sorted ones: AddRow runs for every stored row (a dozen keys each), reads are rare.
+    // Everything that lists keys or types sorts them (ordinal) on the way out.
+    private readonly Dictionary<string, Dictionary<string, long>> _keys;
 
     public KeyIndex()
-        : this(new SortedDictionary<string, SortedDictionary<string, long>>(StringComparer.Ordinal))
+        : this(new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal))
     {
     }
 
-    private KeyIndex(SortedDictionary<string, SortedDictionary<string, long>> keys) => _keys = keys;
+    private KeyIndex(Dictionary<string, Dictionary<string, long>> keys) => _keys = keys;
 
     public long? LastStep { get; set; }
 
     public int Count => _keys.Count;
 
-    public IEnumerable<string> Keys => _keys.Keys;
+    public IEnumerable<string> Keys => _keys.Keys.Order(StringComparer.Ordinal);
 
     public bool Contains(string key) => _keys.ContainsKey(key);
 
-    /// <summary>The rows counted per type for a key (empty when never logged).</summary>
+    /// <summary>The rows counted per type for a key, by type name (empty when never logged).</summary>
     public IReadOnlyDictionary<string, long> TypeCounts(string key) =>
-        _keys.TryGetValue(key, out var counts) ? counts : new SortedDictionary<string, long>(StringComparer.Ordinal);
+        _keys.TryGetValue(key, out var counts)
+            ? new SortedDictionary<string, long>(counts, StringComparer.Ordinal)
+            : new SortedDictionary<string, long>(StringComparer.Ordinal);
 
     /// <summary>Counts one row's flattened values; returns how many keys were new.</summary>
     public int AddRow(IReadOnlyDictionary<string, object?> flat)
@@ -39,12 +43,12 @@ internal sealed class KeyIndex
         {
             if (!_keys.TryGetValue(key, out var counts))
             {
-                counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+                counts = new Dictionary<string, long>(1, StringComparer.Ordinal);
                 _keys[key] = counts;
                 added++;
             }
             var type = HistoryValues.TypeName(value);
-            counts[type] = counts.GetValueOrDefault(type) + 1;
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, type, out _)++;
         }
         return added;
     }
@@ -53,10 +57,10 @@ internal sealed class KeyIndex
     public JsonObject ToHistoryKeys()
     {
         var keys = new JsonObject();
-        foreach (var (key, counts) in _keys)
+        foreach (var key in Keys)
         {
             var typeCounts = new JsonArray();
-            foreach (var (type, count) in counts)
+            foreach (var (type, count) in TypeCounts(key))
             {
                 typeCounts.Add(new JsonObject { ["type"] = type, ["count"] = count });
             }
@@ -69,11 +73,9 @@ internal sealed class KeyIndex
 
     public static KeyIndex Deserialize(ReadOnlySpan<byte> json, long? lastStep) =>
         new(json.IsEmpty
-            ? new SortedDictionary<string, SortedDictionary<string, long>>(StringComparer.Ordinal)
-            : new SortedDictionary<string, SortedDictionary<string, long>>(
-                JsonSerializer.Deserialize<Dictionary<string, Dictionary<string, long>>>(json)!
-                    .ToDictionary(kv => kv.Key, kv => new SortedDictionary<string, long>(kv.Value, StringComparer.Ordinal), StringComparer.Ordinal),
-                StringComparer.Ordinal))
+            ? new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal)
+            : JsonSerializer.Deserialize<Dictionary<string, Dictionary<string, long>>>(json)!
+                .ToDictionary(kv => kv.Key, kv => new Dictionary<string, long>(kv.Value, StringComparer.Ordinal), StringComparer.Ordinal))
         {
             LastStep = lastStep,
         };

@@ -406,7 +406,7 @@ internal sealed class LineStream
         var maxBefore = state.MaxStep;
         long? minEffective = null;
         var keysAdded = 0;
-        var contributions = new Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>>();
+        var points = new RollupPoints();
         foreach (var line in lines)
         {
             var row = HistoryValues.ParseRow(line.Index, line.Text);
@@ -422,12 +422,14 @@ internal sealed class LineStream
                 }
                 state.MaxStep = step;
                 minEffective ??= step;
-                AddContributions(contributions, row, step);
+                points.Add(row, step);
             }
             keysAdded += state.Keys.AddRow(row.Flat);
         }
         state.Keys.LastStep = state.MaxStep;
         var table = await TableAsync().ConfigureAwait(false);
+        var contributions = new Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>>();
+        points.AddTo(contributions);
         if (contributions.Count > 0)
         {
             await WritePagesAsync(run, table, contributions, to, cancellationToken).ConfigureAwait(false);
@@ -454,26 +456,53 @@ internal sealed class LineStream
         return keysAdded;
     }
 
-    private static void AddContributions(Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>> contributions, HistoryRow row, long step)
+    /// <summary>
+    /// A round's numeric points, gathered per metric (one map lookup per value) and fanned out to the
+    /// rollup levels' pages once per round: rows come in step order, so each level's page changes
+    /// rarely and is looked up only when it does.
+    /// </summary>
+    internal sealed class RollupPoints
     {
-        foreach (var (key, value) in row.Flat)
+        private readonly Dictionary<string, List<(long Line, long Step, double Value)>> _byMetric = new(StringComparer.Ordinal);
+
+        public bool IsEmpty => _byMetric.Count == 0;
+
+        public void Add(HistoryRow row, long step)
         {
-            if (HistoryValues.AsNumber(value) is not { } number || key == HistoryValues.StepKey)
+            foreach (var (key, value) in row.Flat)
             {
-                continue;
-            }
-            for (var level = 0; level < M4Levels.Widths.Length; level++)
-            {
-                var bucket = M4Levels.BucketIndex(step, level);
-                var page = M4Levels.PageIndex(bucket);
-                var slot = (int)(bucket - page * M4Levels.PageSlots);
-                var id = (level, page, key);
-                if (!contributions.TryGetValue(id, out var list))
+                if (HistoryValues.AsNumber(value) is not { } number || key == HistoryValues.StepKey)
                 {
-                    list = [];
-                    contributions[id] = list;
+                    continue;
                 }
-                list.Add((slot, row.LineIndex, step, number));
+                ref var list = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_byMetric, key, out _);
+                list ??= [];
+                list.Add((row.LineIndex, step, number));
+            }
+        }
+
+        public void AddTo(Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>> contributions)
+        {
+            foreach (var (metric, points) in _byMetric)
+            {
+                for (var level = 0; level < M4Levels.Widths.Length; level++)
+                {
+                    List<(int Slot, long Line, long Step, double Value)>? target = null;
+                    var targetPage = long.MinValue;
+                    foreach (var (line, step, value) in points)
+                    {
+                        var bucket = M4Levels.BucketIndex(step, level);
+                        var page = M4Levels.PageIndex(bucket);
+                        if (target is null || page != targetPage)
+                        {
+                            ref var list = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(contributions, (level, page, metric), out _);
+                            list ??= [];
+                            target = list;
+                            targetPage = page;
+                        }
+                        target.Add(((int)(bucket - page * M4Levels.PageSlots), line, step, value));
+                    }
+                }
             }
         }
     }
@@ -537,15 +566,30 @@ internal sealed class LineStream
             {
                 continue;
             }
+            // Points come in step order, so a slot's points are consecutive: fold them into a local
+            // accumulator and touch the page's sorted map once per slot, not once per point.
+            var currentSlot = -1;
+            var accumulator = default(M4Accumulator);
             foreach (var (slot, line, step, value) in points)
             {
                 if (line < page.AppliedThrough)
                 {
                     continue;
                 }
-                page.Slots.TryGetValue(slot, out var accumulator);
+                if (slot != currentSlot)
+                {
+                    if (currentSlot >= 0)
+                    {
+                        page.Slots[currentSlot] = accumulator;
+                    }
+                    page.Slots.TryGetValue(slot, out accumulator);
+                    currentSlot = slot;
+                }
                 accumulator.Add(step, value);
-                page.Slots[slot] = accumulator;
+            }
+            if (currentSlot >= 0)
+            {
+                page.Slots[currentSlot] = accumulator;
             }
             page.AppliedThrough = appliedThrough;
             var entity = new TableEntity(run.PartitionKey, rowKey)

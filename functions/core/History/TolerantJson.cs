@@ -31,6 +31,35 @@ internal static class TolerantJson
         }
     }
 
+    private static readonly char[] KeyStops = ['"', '\\'];
+
+    private static class KeyCache
+    {
+        public const int MaxKeyLength = 128;
+        private const int MaxEntries = 4096;
+
+        [ThreadStatic]
+        private static HashSet<string>? t_keys;
+
+        public static string Intern(ReadOnlySpan<char> key)
+        {
+            var keys = t_keys ??= new HashSet<string>(StringComparer.Ordinal);
+            var lookup = keys.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (lookup.TryGetValue(key, out var known))
+            {
+                return known;
+            }
+            var created = key.ToString();
+            if (keys.Count >= MaxEntries)
+            {
+                // A run with unbounded key names (ids in keys) must not grow this without limit.
+                keys.Clear();
+            }
+            keys.Add(created);
+            return created;
+        }
+    }
+
     private ref struct Reader(string text)
     {
         private const int MaxDepth = 256;
@@ -107,7 +136,7 @@ internal static class TolerantJson
                 {
                     throw new FormatException();
                 }
-                var key = ReadString();
+                var key = ReadKey();
                 SkipWhitespace();
                 if (AtEnd || _text[_position] != ':')
                 {
@@ -162,6 +191,22 @@ internal static class TolerantJson
                     throw new FormatException();
                 }
             }
+        }
+
+        /// <summary>
+        /// An object key. History rows repeat the same dozen keys on every line, so short escape-free
+        /// keys come from a per-thread cache instead of a new string each time.
+        /// </summary>
+        private string ReadKey()
+        {
+            var start = _position + 1;
+            var end = _text.IndexOfAny(KeyStops, start);
+            if (end < 0 || _text[end] != '"' || end - start > KeyCache.MaxKeyLength)
+            {
+                return ReadString();
+            }
+            _position = end + 1;
+            return KeyCache.Intern(_text.AsSpan(start, end - start));
         }
 
         private string ReadString()

@@ -16,6 +16,9 @@ internal sealed class RunExpectation(string project, string run)
     /// <summary>Lines of <c>wandb-history.jsonl</c> sent (highest offset + count).</summary>
     public long HistoryLines { get; set; }
 
+    /// <summary>The history lines sent, by line offset (a re-sent offset replaces, as on the server).</summary>
+    public SortedDictionary<long, string> HistoryByOffset { get; } = [];
+
     /// <summary>The last summary the client sent (file_stream line or UpsertBucket summaryMetrics).</summary>
     public JsonObject? Summary { get; set; }
 
@@ -179,6 +182,17 @@ internal sealed class TraceReplayer(WandbWireClient client, HttpClient storage)
         if (differences.Count > 0)
         {
             report.Failures.Add($"{what}: answer shape differs from the recorded one:\n    " + string.Join("\n    ", differences));
+        }
+        // The values the clients act on, not only their shape: "stopped": true ends the run and a
+        // non-null "exitcode" is taken as the server's verdict.
+        foreach (var field in new[] { "stopped", "exitcode" })
+        {
+            var recordedValue = request.ResponseJson?[field]?.ToJsonString() ?? "null";
+            var ourValue = response.Json?[field]?.ToJsonString() ?? "null";
+            if (request.ResponseJson is JsonObject recordedAnswer && recordedAnswer.ContainsKey(field) && recordedValue != ourValue)
+            {
+                report.Failures.Add($"{what}: \"{field}\" is {ourValue}, recorded {recordedValue}.");
+            }
         }
         TrackFileStream(request, project, run, report);
         report.Checked.Add(what);
@@ -345,6 +359,10 @@ internal sealed class TraceReplayer(WandbWireClient client, HttpClient storage)
             {
                 var offset = history["offset"]?.GetValue<long>() ?? 0;
                 expectation.HistoryLines = Math.Max(expectation.HistoryLines, offset + lines.Count);
+                for (var i = 0; i < lines.Count; i++)
+                {
+                    expectation.HistoryByOffset[offset + i] = lines[i]!.GetValue<string>();
+                }
             }
             if (files["wandb-summary.json"] is JsonObject summary && summary["content"] is JsonArray { Count: > 0 } summaryLines)
             {
