@@ -12,6 +12,7 @@ internal static class BenchCommand
     [
         new IngestScenario(),
         new QueryBench(),
+        new ArtifactBench(),
     ];
 
     public static async Task<int> RunAsync(string[] args)
