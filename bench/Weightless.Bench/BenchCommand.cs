@@ -14,6 +14,7 @@ internal static class BenchCommand
         new IngestHttpScenario(),
         new QueryBench(),
         new HistoryQueryBench(),
+        new ArtifactBench(),
     ];
 
     public static async Task<int> RunAsync(string[] args)

@@ -54,6 +54,15 @@ public sealed class ArtifactLifecycleTests(ArtifactTestHost host) : IClassFixtur
         var kept = await client.LogAsync("r1", "other", surviving);
         Assert.Equal(1, kept.FilePuts);
 
+        // A TTL given at log time (createArtifact's ttlDurationSeconds) is the version's own, not inherited.
+        var logTimeFiles = Files(("log-time.txt", "expires by the TTL it was logged with\n"));
+        var (logTimeId, _, edges) = await client.CreateAsync("r1", "short-lived", "dataset", logTimeFiles, [], ttlDurationSeconds: 0);
+        await client.UploadAsync("r1", logTimeId, logTimeFiles, edges);
+        await client.CommitAsync(logTimeId);
+        var shortLived = (await client.ByNameAsync("short-lived:latest"))!.Value;
+        Assert.Equal((0L, false), (shortLived.GetProperty("ttlDurationSeconds").GetInt64(), shortLived.GetProperty("ttlIsInherited").GetBoolean()));
+        Assert.True((await client.ByNameAsync("other:latest"))!.Value.GetProperty("ttlIsInherited").GetBoolean());
+
         var rest = await client.RestAsync();
         var basePath = $"/api/v1/entities/{client.Entity}/projects/{client.Project}/artifacts";
         var edited = await rest.PatchAsJsonAsync($"{basePath}/ds/versions/v0", new { ttlDurationSeconds = 0 });
@@ -62,7 +71,9 @@ public sealed class ArtifactLifecycleTests(ArtifactTestHost host) : IClassFixtur
         Assert.False((await client.ByNameAsync("ds:v0"))!.Value.GetProperty("ttlIsInherited").GetBoolean());
 
         var result = await host.App.Services.GetRequiredService<ArtifactService>().ExpireDueVersionsAsync(CancellationToken.None);
-        Assert.Equal(new ExpiryResult(1, 1, 1), result);
+        Assert.Equal(new ExpiryResult(2, 2, 1), result);
+        Assert.False(await StoredAsync(client.Entity, logTimeFiles["log-time.txt"]));
+        Assert.Null(await client.ByNameAsync("short-lived:latest"));
 
         Assert.False(await StoredAsync(client.Entity, expiring["only-here.txt"]));
         Assert.True(await StoredAsync(client.Entity, expiring["shared.txt"]));

@@ -177,7 +177,7 @@ internal sealed class WandbArtifactClient(ArtifactTestHost host, HttpClient grap
     }
 
     /// <summary>Creates the artifact and, unless deduplicated, its manifest and file records (no uploads, no commit).</summary>
-    public async Task<(string Id, string State, JsonElement Files)> CreateAsync(string run, string collection, string type, IReadOnlyDictionary<string, byte[]> files, IReadOnlyList<string> aliases)
+    public async Task<(string Id, string State, JsonElement Files)> CreateAsync(string run, string collection, string type, IReadOnlyDictionary<string, byte[]> files, IReadOnlyList<string> aliases, long? ttlDurationSeconds = null)
     {
         var digest = ArtifactDigest(files);
         await DataAsync(PythonDocuments.ArtifactType, new { entityName = entity, projectName = project, name = collection + ":latest" });
@@ -194,7 +194,7 @@ internal sealed class WandbArtifactClient(ArtifactTestHost host, HttpClient grap
             description = (string?)null,
             aliases = aliases.Append("latest").Select(a => new { artifactCollectionName = collection, alias = a }).ToArray(),
             metadata = "{\"rows\": 1}",
-            ttlDurationSeconds = (long?)null,
+            ttlDurationSeconds,
             distributedID = "",
             historyStep = 200,
         });
