@@ -11,7 +11,7 @@ namespace Weightless.Dashboard.Tests;
 
 /// <summary>
 /// The dashboard in headless Chromium against the dev host's real REST API over Azurite, with the
-/// project seeded through the core ingest services (<see cref="DashboardHost.Spikes"/>).
+/// project seeded through the core ingest services (<see cref="DashboardHost.SpikesAsync"/>).
 /// </summary>
 [Collection(DashboardCollection.Name)]
 public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutputHelper output)
@@ -35,6 +35,7 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
 
     private async Task<IPage> OpenWorkspaceAsync(IPage page, string query, int expectedRuns)
     {
+        await host.SpikesAsync();
         await page.GotoAsync($"/{Entity}/{Project}{query}");
         await Assertions.Expect(page.Locator(".toolbar .status").First).ToContainTextAsync($"{expectedRuns} of {DashboardHost.SpikeRunCount} runs", new() { Timeout = 60_000 });
         await page.WaitForFunctionAsync("() => document.body.dataset.chartsReady", null, new() { Timeout = 60_000 });
@@ -44,6 +45,7 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
     [Fact]
     public async Task SignInFilterGroupOpenARunAndEditItsTags()
     {
+        await host.SpikesAsync();
         output.WriteLine(host.SeedTimings);
         var page = await host.NewPageAsync(signedIn: false);
         await page.GotoAsync($"/{Entity}/{Project}?group=jobType");
@@ -89,7 +91,7 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
         await page.FillAsync(".notes-input", "looks good");
         await page.ClickAsync(".save-run");
         await Assertions.Expect(page.Locator(".edit .status")).ToHaveTextAsync("Saved");
-        var run = await host.Http.GetFromJsonAsync<JsonElement>($"/api/v1/entities/{Entity}/projects/{Project}/runs/r0003");
+        var run = await host.AdminHttp.GetFromJsonAsync<JsonElement>($"/api/v1/entities/{Entity}/projects/{Project}/runs/r0003");
         Assert.Equal(["best", "reviewed"], run.GetProperty("tags").EnumerateArray().Select(t => t.GetString()!));
         Assert.Equal("looks good", run.GetProperty("notes").GetString());
         await page.ReloadAsync();
@@ -164,6 +166,7 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
     [Fact]
     public async Task RunPageShowsLogsSystemMetricsFilesAndArtifacts()
     {
+        await host.SpikesAsync();
         var page = await host.NewPageAsync(signedIn: true);
         var runPage = $"/{Entity}/{Project}/runs/r0000";
         await page.GotoAsync(runPage + "/logs");
