@@ -31,12 +31,7 @@ public sealed class RunsTableScaleTests(DashboardHost host, ITestOutputHelper ou
         // Virtualised: only the rows in view (plus overscan) exist.
         Assert.InRange(await page.Locator(".rt-row[data-run]").CountAsync(), 10, 80);
 
-        await page.ClickAsync(".filter-button");
-        await page.ClickAsync(".fb-add-cond");
-        await page.FillAsync(".fb-key", "config.optimizer");
-        await page.SelectOptionAsync(".fb-op", "=");
-        await page.FillAsync(".fb-value", "adam");
-        await page.ClickAsync(".fb-apply");
+        await DashboardPage.FilterAsync(page, "config.optimizer", "=", "adam");
         await Assertions.Expect(status).ToContainTextAsync("3334 of 10000 runs");
         var filter = JsonDocument.Parse(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(page.Url).Query)["filter"].ToString()).RootElement.GetRawText();
         Assert.Equal("""{"$and":[{"config.optimizer":{"$eq":"adam"}}]}""", filter);

@@ -121,14 +121,19 @@ public sealed class WorkspaceLayoutTests(DashboardHost host)
         await Assertions.Expect(section.Locator("figure.panel")).ToHaveCountAsync(5);
         await Assertions.Expect(section.Locator("[data-panel-type='scatter'] .plot")).ToHaveAttributeAsync("data-points", "6");
         await Assertions.Expect(section.Locator("[data-panel-type='bar'] .plot")).ToHaveAttributeAsync("data-bars", "6");
-        foreach (var type in new[] { "scatter", "bar", "parallel", "line" })
+        // The line panel draws once its M4 buckets arrive; the others draw from the loaded runs at once.
+        async Task<int> PaintedAsync(string type)
         {
-            // The line panel draws once its M4 buckets arrive; the others draw from the loaded runs at once.
             var painted = 0;
             for (var attempt = 0; attempt < 40 && painted <= 300; attempt++, await Task.Delay(500))
             {
                 painted = (await CanvasProbe.ReadAsync(page, $"[data-section='Compare'] [data-panel-type='{type}'] canvas", [], 0, 0)).NonBackground;
             }
+            return painted;
+        }
+        foreach (var type in new[] { "scatter", "bar", "parallel", "line" })
+        {
+            var painted = await PaintedAsync(type);
             Assert.True(painted > 300, $"{type}: {painted} painted pixels");
         }
         // The comparer: a column per shown run, rows where they differ highlighted.
@@ -144,6 +149,7 @@ public sealed class WorkspaceLayoutTests(DashboardHost host)
         await Assertions.Expect(page.Locator(".layout-status")).ToHaveTextAsync("Layout saved");
         await section.Locator("[data-panel-type='bar'] button[aria-label^='Remove']").ClickAsync();
         await Assertions.Expect(page.Locator(".layout-status")).ToHaveTextAsync("Layout saved");
+        Assert.True(await PaintedAsync("line") > 300);
         await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ArtifactDirectory, "workspace-custom-panels.png"), FullPage = true });
         Assert.Equal(0, await page.Locator(".charts .error").CountAsync());
 
