@@ -11,7 +11,7 @@ namespace Weightless.Dashboard.Tests;
 
 /// <summary>
 /// The dashboard in headless Chromium against the dev host's real REST API over Azurite, with the
-/// project seeded through the core ingest services (<see cref="DashboardHost.Spikes"/>).
+/// project seeded through the core ingest services (<see cref="DashboardHost.SpikesAsync"/>).
 /// </summary>
 [Collection(DashboardCollection.Name)]
 public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutputHelper output)
@@ -35,6 +35,7 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
 
     private async Task<IPage> OpenWorkspaceAsync(IPage page, string query, int expectedRuns)
     {
+        await host.SpikesAsync();
         await page.GotoAsync($"/{Entity}/{Project}{query}");
         await Assertions.Expect(page.Locator(".toolbar .status").First).ToContainTextAsync($"{expectedRuns} of {DashboardHost.SpikeRunCount} runs", new() { Timeout = 60_000 });
         await page.WaitForFunctionAsync("() => document.body.dataset.chartsReady", null, new() { Timeout = 60_000 });
@@ -44,6 +45,7 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
     [Fact]
     public async Task SignInFilterGroupOpenARunAndEditItsTags()
     {
+        await host.SpikesAsync();
         output.WriteLine(host.SeedTimings);
         var page = await host.NewPageAsync(signedIn: false);
         await page.GotoAsync($"/{Entity}/{Project}?group=jobType");
@@ -60,12 +62,7 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
         await page.SelectOptionAsync(".group-by", "");
 
         // Filter builder: config.optimizer = adam -> runs 0, 3, ..., 39.
-        await page.ClickAsync(".filter-button");
-        await page.ClickAsync(".fb-add-cond");
-        await page.FillAsync(".fb-key", "config.optimizer");
-        await page.SelectOptionAsync(".fb-op", "=");
-        await page.FillAsync(".fb-value", "adam");
-        await page.ClickAsync(".fb-apply");
+        await DashboardPage.FilterAsync(page, "config.optimizer", "=", "adam");
         await Assertions.Expect(status).ToContainTextAsync("14 of 40 runs");
         Assert.Contains("filter=", page.Url, StringComparison.Ordinal);
 
@@ -89,7 +86,7 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
         await page.FillAsync(".notes-input", "looks good");
         await page.ClickAsync(".save-run");
         await Assertions.Expect(page.Locator(".edit .status")).ToHaveTextAsync("Saved");
-        var run = await host.Http.GetFromJsonAsync<JsonElement>($"/api/v1/entities/{Entity}/projects/{Project}/runs/r0003");
+        var run = await host.AdminHttp.GetFromJsonAsync<JsonElement>($"/api/v1/entities/{Entity}/projects/{Project}/runs/r0003");
         Assert.Equal(["best", "reviewed"], run.GetProperty("tags").EnumerateArray().Select(t => t.GetString()!));
         Assert.Equal("looks good", run.GetProperty("notes").GetString());
         await page.ReloadAsync();
@@ -146,7 +143,7 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
         var zoomed = m4.Skip(before).First(r => r["min"] is not null);
         Assert.InRange(zoomed["min"]!.GetValue<double>(), 190_000, 210_000);
         Assert.InRange(zoomed["max"]!.GetValue<double>(), 390_000, 410_000);
-        output.WriteLine($"zoomed request: {zoomed.ToJsonString()}; in-page timings: {await page.EvaluateAsync<string>("() => JSON.stringify(window.__weightless.timings())")}");
+        output.WriteLine($"zoomed request: {zoomed.ToJsonString()}; in-page timings: {await DashboardPage.TimingsAsync(page)}");
         // The zoomed spike panel is still drawn (the range holds no spike: a flat line at 1).
         Assert.True((await CanvasProbe.ReadAsync(page, "[data-panel='auto:spike'] canvas", [], 0, 0)).NonBackground > 500);
 
@@ -164,7 +161,15 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
     [Fact]
     public async Task RunPageShowsLogsSystemMetricsFilesAndArtifacts()
     {
+        await host.SpikesAsync();
         var page = await host.NewPageAsync(signedIn: true);
+        // The workspace's System section: system metrics of the runs the charts show.
+        await OpenWorkspaceAsync(page, "?search=%5Erun-0%24", 1);
+        await page.ClickAsync(".system-toggle");
+        await page.WaitForFunctionAsync("() => document.querySelector('.system-section canvas')");
+        await page.WaitForTimeoutAsync(300);
+        Assert.True((await CanvasProbe.ReadAsync(page, ".system-section canvas", [], 0, 0)).NonBackground > 500);
+
         var runPage = $"/{Entity}/{Project}/runs/r0000";
         await page.GotoAsync(runPage + "/logs");
         await Assertions.Expect(page.Locator(".console .line")).ToHaveCountAsync(4, new() { Timeout = 30_000 });

@@ -54,6 +54,8 @@ export class ChartsArea {
   private runPanels = new Map<string, RunPanel>();
   private abort: AbortController | null = null;
   private data = new Map<string, M4Series[]>();
+  /** Buckets are on their way: line panels stay blank rather than saying "No data". */
+  private loading = false;
   private input: ChartsInput | null = null;
   private resizeObserver = new ResizeObserver(() => this.redrawAll());
   /** Milliseconds the last full redraw of every panel took (no network). */
@@ -130,6 +132,7 @@ export class ChartsArea {
     const metrics = [...new Set(input.sections.filter((s) => !s.collapsed).flatMap((s) => s.panels.filter(isLinePanel).flatMap((p) => p.metrics)))];
     const runIds = input.groups ? [...new Set(input.groups.flatMap((g) => g.runIds))] : input.runs.map((r) => r.id);
     this.data.clear();
+    this.loading = metrics.length > 0 && runIds.length > 0;
     if (metrics.length === 0 || runIds.length === 0) {
       this.redrawAll();
       return;
@@ -152,10 +155,12 @@ export class ChartsArea {
       results = await Promise.all(calls);
     } catch (e) {
       if (abort.signal.aborted) return;
+      this.loading = false;
       this.element.prepend(h('p.error', { role: 'alert' }, `Could not load chart data: ${(e as Error).message}`));
       return;
     }
     if (abort.signal.aborted) return;
+    this.loading = false;
     for (const series of results.flat()) {
       let list = this.data.get(series.metric);
       if (!list) this.data.set(series.metric, (list = []));
@@ -177,7 +182,7 @@ export class ChartsArea {
           continue;
         }
         const plot = this.plots.get(panel.id);
-        if (!plot) continue;
+        if (!plot || this.loading) continue;
         const series = this.seriesFor(panel, input);
         plot.setData(series, { smoothing: input.smoothing, logY: panel.logY ?? input.logY, xLabel: X_LABELS[input.xAxis] ?? input.xAxis, xRange: input.zoom });
         const legend = this.element.querySelector(`[data-legend="${CSS.escape(panel.id)}"]`);

@@ -4,12 +4,11 @@
 import { parseAnsi } from '../lib/ansi';
 import { api, type Run } from '../lib/api';
 import { automaticSections } from '../lib/layout';
-import { bucketize } from '../lib/m4';
 import { formatDuration, formatValue, runColour } from '../lib/runs';
 import type { RunTab, ViewState } from '../lib/urlstate';
 import { ChartsArea } from './charts';
 import { h } from './dom';
-import { LinePlot } from './lineplot';
+import { systemMetricsGrid } from './systemcharts';
 
 export interface RunPageHost {
   setState(patch: Partial<ViewState>, replace?: boolean): void;
@@ -141,27 +140,7 @@ async function runCharts(run: Run, state: ViewState, host: RunPageHost): Promise
 }
 
 async function systemMetrics(run: Run): Promise<HTMLElement> {
-  const data = await api.systemMetrics(run.entity, run.project, run.id);
-  const keys = data.keys.filter((k) => !k.startsWith('_'));
-  if (!keys.length || !data.rows.length) return h('p.empty', null, 'No system metrics recorded.');
-  const xKey = data.keys.includes('_runtime') ? '_runtime' : '_timestamp';
-  const xs = Float64Array.from(data.rows, (r, i) => (typeof r[xKey] === 'number' ? (r[xKey] as number) : i));
-  const grid = h('div.panel-grid');
-  const plots: [LinePlot, string][] = [];
-  for (const key of keys) {
-    const plot = new LinePlot(() => undefined);
-    plots.push([plot, key]);
-    grid.append(h('figure.panel', { 'data-panel': key }, h('figcaption.panel-head', null, h('span.panel-title', null, key)), plot.element));
-  }
-  queueMicrotask(() => {
-    for (const [plot, key] of plots) {
-      const ys = Float64Array.from(data.rows, (r) => (typeof r[key] === 'number' ? (r[key] as number) : NaN));
-      const x0 = xs[0] ?? 0;
-      const x1 = xs[xs.length - 1] ?? 1;
-      plot.setData([{ id: key, label: key, colour: runColour(run.id), buckets: bucketize(xs, ys, Math.min(1000, xs.length), x0, x1) }], { smoothing: { kind: 'none', param: 0 }, logY: false, xLabel: xKey, xRange: null });
-    }
-  });
-  return h('section.chart-section', null, h('h3.section-head', null, 'System'), grid);
+  return h('section.chart-section', null, h('h3.section-head', null, 'System'), await systemMetricsGrid([{ run, label: run.displayName ?? run.id, colour: runColour(run.id) }]));
 }
 
 function logs(run: Run): HTMLElement {

@@ -12,6 +12,7 @@ import { ChartsArea, type ChartGroup } from './charts';
 import { append, download, h } from './dom';
 import { filterBuilder } from './filterbuilder';
 import { RunsTable, type TableColumn, type TableRow } from './runstable';
+import { systemMetricsGrid } from './systemcharts';
 
 export interface WorkspaceHost {
   /** Replace the view state (pushes a history entry unless replace). */
@@ -39,6 +40,9 @@ export class WorkspacePage {
   private readonly toolbar = h('div.toolbar');
   private readonly chartBar = h('div.toolbar.chart-bar');
   private readonly popover = h('div.popover-host');
+  /** System metrics of the runs the charts show; loaded when expanded (one request per run). */
+  private readonly systemSection = h('section.chart-section.system-section');
+  private systemOpen = false;
   private collapsedGroups = new Set<string>();
   private historyKeys = new Map<string, string[]>();
   private metricKeys: string[] = [];
@@ -99,7 +103,9 @@ export class WorkspacePage {
       this.table.element,
       this.chartBar,
       this.charts.element,
+      this.systemSection,
     );
+    this.renderSystem();
   }
 
   async load(state: ViewState): Promise<void> {
@@ -136,6 +142,16 @@ export class WorkspacePage {
   }
 
   /** Saves the layout on the server; when it changed elsewhere meanwhile, shows the server's instead. */
+  private renderSystem(): void {
+    const toggle = h('button.section-toggle.system-toggle', { 'aria-expanded': String(this.systemOpen), on: { click: () => ((this.systemOpen = !this.systemOpen), this.renderSystem()) } }, this.systemOpen ? '▾ ' : '▸ ', 'System metrics');
+    const body = h('div.system-body');
+    this.systemSection.replaceChildren(h('h3.section-head', null, toggle), body);
+    if (!this.systemOpen || !this.state) return;
+    const runs = this.chartRuns().map((r) => ({ run: r, label: r.displayName ?? r.id, colour: this.colour(r.id) }));
+    body.textContent = 'Loading system metrics…';
+    void systemMetricsGrid(runs).then((grid) => body.replaceChildren(grid));
+  }
+
   private persist(): void {
     this.layoutStatus.textContent = 'Saving layout…';
     this.layoutStore.save(this.layout).then(
@@ -520,6 +536,7 @@ export class WorkspacePage {
       return;
     }
     this.chartKey = key;
+    if (this.systemOpen) this.renderSystem();
     await this.charts.update(input);
     this.timings.chartsMs = performance.now() - t0;
     this.timings.drawMs = this.charts.lastDrawMs;

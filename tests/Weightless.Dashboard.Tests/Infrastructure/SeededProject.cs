@@ -58,9 +58,10 @@ internal sealed class SeededProject(IServiceProvider services, string entity, st
     /// <summary>
     /// History of one run: <paramref name="steps"/> lines of <paramref name="metrics"/> (value
     /// <c>f(metric, step)</c>), posted in batches of <paramref name="batch"/> lines as file_stream would.
-    /// A metric named "spike" is 1 except 100 at <paramref name="spikeStep"/>.
+    /// A metric named "spike" is 1 except 100 at <paramref name="spikeStep"/>. <paramref name="timeKeys"/>:
+    /// also log _runtime and _timestamp (the relative and wall time x axes).
     /// </summary>
-    public async Task AppendHistoryAsync(string runId, IReadOnlyList<string> metrics, long steps, long spikeStep = -1, int batch = 20_000)
+    public async Task AppendHistoryAsync(string runId, IReadOnlyList<string> metrics, long steps, long spikeStep = -1, int batch = 20_000, bool timeKeys = true)
     {
         var history = services.GetRequiredService<HistoryStore>();
         var key = new RunKey(Entity, Project, runId);
@@ -77,8 +78,12 @@ internal sealed class SeededProject(IServiceProvider services, string entity, st
                     var value = metric == "spike" ? (step == spikeStep ? 100.0 : 1.0) : Value(metric, step, steps, seed);
                     line.Append(",\"").Append(metric).Append("\":").Append(value.ToString("0.#####", CultureInfo.InvariantCulture));
                 }
-                line.Append(",\"_runtime\":").Append((step * 0.01).ToString("0.##", CultureInfo.InvariantCulture))
-                    .Append(",\"_timestamp\":").Append(1_795_000_000 + step / 100).Append('}');
+                if (timeKeys)
+                {
+                    line.Append(",\"_runtime\":").Append((step * 0.01).ToString("0.##", CultureInfo.InvariantCulture))
+                        .Append(",\"_timestamp\":").Append(1_795_000_000 + step / 100);
+                }
+                line.Append('}');
                 lines.Add(line.ToString());
             }
             await history.AppendHistoryAsync(key, offset, lines);
