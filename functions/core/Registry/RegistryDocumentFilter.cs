@@ -120,7 +120,7 @@ internal sealed class RegistryDocumentFilter
         "$in" => List(operand, op).Any(o => EqualsAny(value, o)),
         "$nin" => !List(operand, op).Any(o => EqualsAny(value, o)),
         "$exists" => (value is not null) == (operand is JsonValue v && v.TryGetValue<bool>(out var b) ? b : throw new ValidationFailedException("'$exists' takes true or false.", field)),
-        "$regex" => Elements(value).Any(e => Text(e) is { } text && Pattern(operand, ops).IsMatch(text)),
+        "$regex" => Pattern(operand, ops) is var regex && Elements(value).Any(e => Text(e) is { } text && regex.IsMatch(text)),
         "$options" => true,
         "$gt" => Elements(value).Any(e => Compare(e, operand) is > 0),
         "$gte" => Elements(value).Any(e => Compare(e, operand) is >= 0),
