@@ -252,6 +252,7 @@ internal sealed class ArtifactCollectionInterface : InterfaceGraphType<Collectio
         Field<NonNullGraphType<ArtifactTypeGraphType>>("defaultArtifactType");
         Field<NonNullGraphType<ArtifactTypeGraphType>>("artifactType");
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<ArtifactTagGraphType>>>>("tagList");
+        Field<NonNullGraphType<ArtifactCollectionTagConnectionGraphType>>("tags");
         Field<ArtifactGraphType>("latestArtifact");
         Field<NonNullGraphType<VersionedArtifactConnectionGraphType>>("artifacts")
             .Argument<StringGraphType>("after")
@@ -299,6 +300,7 @@ internal static class ArtifactCollectionFields
         type.Field<NonNullGraphType<ArtifactTypeGraphType>>("defaultArtifactType").Resolve(c => new ArtifactTypeSource(c.Source.Entity, c.Source.Project, c.Source.Type, null, null));
         type.Field<NonNullGraphType<ArtifactTypeGraphType>>("artifactType").Resolve(c => new ArtifactTypeSource(c.Source.Entity, c.Source.Project, c.Source.Type, null, null));
         type.Field<NonNullGraphType<ListGraphType<NonNullGraphType<ArtifactTagGraphType>>>>("tagList").Resolve(c => CollectionTags(c.Source));
+        type.Field<NonNullGraphType<ArtifactCollectionTagConnectionGraphType>>("tags").Resolve(c => CollectionTags(c.Source));
         type.Field<ArtifactGraphType>("latestArtifact").ResolveAsync(async c =>
         {
             if (c.Source.LatestVersion is not { } latest)

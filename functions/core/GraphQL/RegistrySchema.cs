@@ -38,6 +38,7 @@ internal static class RegistrySchema
             });
         }
         var mutation = (ObjectGraphType)schema.Mutation!;
+        RegistryClientSchema.AddMutations(mutation);
         mutation.Field<UnlinkArtifactPayloadType>("unlinkArtifact").Argument<NonNullGraphType<UnlinkArtifactInputType>>("input").ResolveAsync(async c =>
         {
             var input = c.GetArgument<Dictionary<string, object?>>("input");
@@ -105,6 +106,7 @@ internal sealed class OrganizationEntityGraphType : ObjectGraphType<string>
         Name = "OrganizationEntity";
         Field<NonNullGraphType<IdGraphType>>("id").Resolve(c => RunIds.Entity(c.Source));
         Field<NonNullGraphType<StringGraphType>>("name").Resolve(c => c.Source);
+        RegistryClientSchema.AddOrganizationEntityFields(this);
     }
 }
 
@@ -117,6 +119,16 @@ internal sealed class EntityOrganizationsGraphType : ObjectGraphType<EntityOrgan
         Field<NonNullGraphType<StringGraphType>>("name").Resolve(c => c.Source.Name);
         Field<OrganizationGraphType>("organization").Resolve(c => c.Source.IsOrganization ? c.Source.Name : null);
         Field<EntityUserOrganizationsGraphType>("user").Resolve(c => c.Source.IsOrganization ? null : c.Source);
+        Field<ProjectType>("project").Argument<StringGraphType>("name").ResolveAsync(async c =>
+        {
+            var name = EntityNames.ValidateProject(c.GetArgument<string?>("name"), "name");
+            if (RegistryNames.IsGoverned(name))
+            {
+                return await RegistrySchema.ResolveProjectAsync(c, c.Source.Name, name).ConfigureAwait(false);
+            }
+            var runs = c.Service<RunService>();
+            return new ProjectSource(c.Source.Name, name, await runs.FindProjectAsync(c.Source.Name, name, c.CancellationToken).ConfigureAwait(false));
+        });
     }
 }
 

@@ -36,6 +36,7 @@ internal sealed class ProjectType : ObjectGraphType<ProjectSource>
             .Argument<StringGraphType>("order")
             .ResolveAsync(async c => await RunListing.ListAsync(c.Service<RunIndexService>(), c.Service<RunService>(), c.Source, c.GetArgument<string?>("filters"), c.GetArgument<string?>("order"), c.GetArgument<string?>("after"), c.GetArgument<int?>("first"), c.CancellationToken).ConfigureAwait(false));
         ArtifactSchema.AddProjectFields(this);
+        RegistryClientSchema.AddProjectFields(this);
     }
 
     private static async Task<object?> FindRunAsync(IResolveFieldContext<ProjectSource> context, bool missingOk)

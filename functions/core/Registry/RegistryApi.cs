@@ -86,3 +86,6 @@ internal sealed record RegistryFilter(string? Query, string? Type, string? Tag, 
 
     private static string Text(JsonNode value) => value is JsonValue v && v.TryGetValue<string>(out var s) ? s : value.ToJsonString();
 }
+
+/// <summary>A version linked into a registry collection, as the clients' <c>artifactMemberships</c> list it.</summary>
+internal sealed record RegistryMembership(Artifacts.CollectionRow Collection, int Index, Artifacts.ArtifactRow Artifact, IReadOnlyList<string> Aliases);

@@ -435,6 +435,102 @@ internal sealed class RegistryService(RegistryAccess access, ArtifactService art
         return new RegistrySearchView(registries, collections, versions);
     }
 
+    // ---------------------------------------------------------------- client (GraphQL) listings and upsert
+
+    /// <summary>The registries the caller sees whose document (<see cref="RegistryDocuments.Registry"/>) matches the filter.</summary>
+    public async Task<IReadOnlyList<RegistryView>> FindRegistriesAsync(Principal principal, string organization, RegistryDocumentFilter filter, CancellationToken cancellationToken) =>
+        (await ListAsync(principal, organization, cancellationToken).ConfigureAwait(false)).Where(v => filter.Matches(RegistryDocuments.Registry(v))).ToList();
+
+    /// <summary>Collections of the visible registries matching both filters, by registry then name.</summary>
+    public async Task<IReadOnlyList<CollectionRow>> FindCollectionsAsync(Principal principal, string organization, RegistryDocumentFilter registryFilter, RegistryDocumentFilter collectionFilter, CancellationToken cancellationToken)
+    {
+        var result = new List<CollectionRow>();
+        foreach (var (registry, _) in await VisibleAsync(principal, organization, registryFilter, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var row in await artifacts.ListCollectionsAsync(organization, RegistryNames.Project(registry.Name), null, cancellationToken).ConfigureAwait(false))
+            {
+                if (collectionFilter.Matches(RegistryDocuments.Collection(View(registry, row))))
+                {
+                    result.Add(row);
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Linked versions of the visible registries and matching collections whose document matches <paramref name="versionFilter"/>.</summary>
+    public async Task<IReadOnlyList<RegistryMembership>> FindVersionsAsync(Principal principal, string organization, RegistryDocumentFilter registryFilter, RegistryDocumentFilter collectionFilter, RegistryDocumentFilter versionFilter, CancellationToken cancellationToken)
+    {
+        var result = new List<RegistryMembership>();
+        foreach (var (registry, _) in await VisibleAsync(principal, organization, registryFilter, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var row in await artifacts.ListCollectionsAsync(organization, RegistryNames.Project(registry.Name), null, cancellationToken).ConfigureAwait(false))
+            {
+                if (!collectionFilter.Matches(RegistryDocuments.Collection(View(registry, row))))
+                {
+                    continue;
+                }
+                foreach (var (index, artifact, view) in await VersionEntriesAsync(registry, row, RegistryFilter.None, cancellationToken).ConfigureAwait(false))
+                {
+                    if (versionFilter.Matches(RegistryDocuments.Version(view)))
+                    {
+                        result.Add(new RegistryMembership(row, index, artifact, view.Aliases));
+                    }
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The clients' <c>upsertModel</c> for a registry project: creates the registry when the caller
+    /// sees none of that name (inserted), otherwise edits it with only what changed, so the roles
+    /// are those of <see cref="EditAsync"/> (description: member; visibility and types: admin).
+    /// Accepted types are only ever added (the clients send the newly added ones).
+    /// </summary>
+    public async Task<(RegistryView Registry, bool Inserted)> UpsertAsync(Principal principal, string organization, string name, string? description, string? visibility, bool? allowAllTypes, IReadOnlyList<string>? addedTypes, CancellationToken cancellationToken)
+    {
+        name = RegistryNames.Validate(name);
+        RegistryView current;
+        try
+        {
+            current = await GetAsync(principal, organization, name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotFoundException) when (!RegistryNames.IsCore(name))
+        {
+            var types = ValidateTypes(addedTypes);
+            var created = await CreateAsync(principal, organization, new CreateRegistryRequest(name, description, visibility, types, allowAllTypes ?? types.Count == 0), cancellationToken).ConfigureAwait(false);
+            return (created, true);
+        }
+        var newVisibility = visibility is null ? null : RegistryVisibility.Parse(visibility, "access");
+        var newTypes = ValidateTypes(addedTypes).Where(t => !current.ArtifactTypes.Contains(t, StringComparer.Ordinal)).ToList();
+        var request = new EditRegistryRequest(
+            null,
+            description is not null && description != (current.Description ?? "") ? description : null,
+            newVisibility is not null && newVisibility != current.Visibility ? newVisibility : null,
+            newTypes.Count > 0 ? [.. current.ArtifactTypes, .. newTypes] : null,
+            allowAllTypes is { } all && all != current.AllowAllTypes ? all : null);
+        if (request is { Description: null, Visibility: null, ArtifactTypes: null, AllowAllTypes: null })
+        {
+            return (current, false);
+        }
+        return (await EditAsync(principal, organization, name, request, cancellationToken).ConfigureAwait(false), false);
+    }
+
+    private async Task<IReadOnlyList<(RegistryRow Registry, Role Role)>> VisibleAsync(Principal principal, string organization, RegistryDocumentFilter filter, CancellationToken cancellationToken)
+    {
+        await RequireOrganizationAsync(principal, organization, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        var result = new List<(RegistryRow, Role)>();
+        foreach (var registry in await AllAsync(organization, cancellationToken).ConfigureAwait(false))
+        {
+            if (await access.RoleAsync(principal, registry, cancellationToken).ConfigureAwait(false) is { } role && filter.Matches(RegistryDocuments.Registry(View(registry, role))))
+            {
+                result.Add((registry, role));
+            }
+        }
+        return result;
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private async Task RequireOrganizationAsync(Principal principal, string organization, Role role, CancellationToken cancellationToken)
@@ -484,7 +580,10 @@ internal sealed class RegistryService(RegistryAccess access, ArtifactService art
             .ToList();
     }
 
-    private async Task<IReadOnlyList<RegistryVersionView>> VersionsAsync(RegistryRow registry, CollectionRow collection, RegistryFilter filter, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<RegistryVersionView>> VersionsAsync(RegistryRow registry, CollectionRow collection, RegistryFilter filter, CancellationToken cancellationToken) =>
+        (await VersionEntriesAsync(registry, collection, filter, cancellationToken).ConfigureAwait(false)).Select(e => e.View).ToList();
+
+    private async Task<IReadOnlyList<(int Index, ArtifactRow Artifact, RegistryVersionView View)>> VersionEntriesAsync(RegistryRow registry, CollectionRow collection, RegistryFilter filter, CancellationToken cancellationToken)
     {
         var aliases = (await artifacts.CollectionAliasesAsync(collection.Key, cancellationToken).ConfigureAwait(false))
             .Where(a => !ArtifactIds.IsVersionAlias(a.Alias))
@@ -498,7 +597,7 @@ internal sealed class RegistryService(RegistryAccess access, ArtifactService art
                 aliasIndexes[alias] = found.Index;
             }
         }
-        var result = new List<RegistryVersionView>();
+        var result = new List<(int, ArtifactRow, RegistryVersionView)>();
         foreach (var (index, artifact) in await artifacts.ListVersionsAsync(collection.Key, includeDeleted: false, cancellationToken).ConfigureAwait(false))
         {
             var versionAliases = aliasIndexes.Where(a => a.Value == index).Select(a => a.Key).OrderBy(a => a == ArtifactService.Latest ? 0 : 1).ThenBy(a => a, StringComparer.Ordinal).ToList();
@@ -512,7 +611,7 @@ internal sealed class RegistryService(RegistryAccess access, ArtifactService art
                 continue;
             }
             var version = $"v{index}";
-            result.Add(new RegistryVersionView(
+            result.Add((index, artifact, new RegistryVersionView(
                 registry.Name,
                 collection.Name,
                 version,
@@ -527,7 +626,7 @@ internal sealed class RegistryService(RegistryAccess access, ArtifactService art
                 tags,
                 artifact.FileCount,
                 artifact.Size,
-                artifact.CreatedAt));
+                artifact.CreatedAt)));
         }
         return result;
     }
