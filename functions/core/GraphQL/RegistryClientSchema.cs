@@ -381,26 +381,3 @@ internal sealed class RenameProjectPayloadType : ObjectGraphType<UpsertModelResu
         Field<StringGraphType>("clientMutationId").Resolve(_ => null);
     }
 }
-
-// Identical to the query branch's project listing types (RunTypes.cs there): drop this copy when both meet.
-internal sealed record ProjectPage(IReadOnlyList<ProjectSource> Projects, bool HasMore);
-
-internal sealed class ProjectEdgeType : ObjectGraphType<ProjectSource>
-{
-    public ProjectEdgeType()
-    {
-        Name = "ProjectEdge";
-        Field<NonNullGraphType<ProjectType>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => c.Source.Name);
-    }
-}
-
-internal sealed class ProjectConnectionType : ObjectGraphType<ProjectPage>
-{
-    public ProjectConnectionType()
-    {
-        Name = "ProjectConnection";
-        Field<NonNullGraphType<ListGraphType<NonNullGraphType<ProjectEdgeType>>>>("edges").Resolve(c => c.Source.Projects);
-        Field<NonNullGraphType<PageInfoType>>("pageInfo").Resolve(c => (c.Source.Projects.Count > 0 ? c.Source.Projects[^1].Name : null, c.Source.HasMore));
-    }
-}
