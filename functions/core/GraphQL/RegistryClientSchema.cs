@@ -185,7 +185,7 @@ internal static class RegistryClientSchema
         return view;
     }
 
-    private static string MembershipCursor(RegistryMembership m) => $"{m.Collection.Project}/{m.Collection.Name}:v{m.Index}";
+    internal static string MembershipCursor(RegistryMembership m) => $"{m.Collection.Project}/{m.Collection.Name}:v{m.Index}";
 
     /// <summary>A page after the item whose cursor is <paramref name="after"/> (cursors are unique within the list).</summary>
     private static (List<T> Page, bool HasMore) Page<T>(IReadOnlyList<T> all, Func<T, string> cursor, string? after, int? first)
@@ -261,7 +261,7 @@ internal sealed class ArtifactCollectionMembershipEdgeGraphType : ObjectGraphTyp
     {
         Name = "ArtifactCollectionMembershipEdge";
         Field<NonNullGraphType<ArtifactCollectionMembershipGraphType>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => $"{c.Source.Collection.Project}/{c.Source.Collection.Name}:v{c.Source.Index}");
+        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => RegistryClientSchema.MembershipCursor(c.Source));
     }
 }
 
@@ -272,7 +272,7 @@ internal sealed class ArtifactCollectionMembershipConnectionGraphType : ObjectGr
         Name = "ArtifactCollectionMembershipConnection";
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<ArtifactCollectionMembershipEdgeGraphType>>>>("edges").Resolve(c => c.Source.Memberships);
         Field<NonNullGraphType<PageInfoType>>("pageInfo").Resolve(c =>
-            (c.Source.Memberships.Count > 0 ? $"{c.Source.Memberships[^1].Collection.Project}/{c.Source.Memberships[^1].Collection.Name}:v{c.Source.Memberships[^1].Index}" : null, c.Source.HasMore));
+            (c.Source.Memberships.Count > 0 ? RegistryClientSchema.MembershipCursor(c.Source.Memberships[^1]) : null, c.Source.HasMore));
         Field<NonNullGraphType<IntGraphType>>("totalCount").Resolve(c => c.Source.Total);
     }
 }
