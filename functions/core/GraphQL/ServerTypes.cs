@@ -97,7 +97,12 @@ internal sealed class ServerInfoType : ObjectGraphType<object>
 {
     public static readonly string Version = typeof(ServerInfoType).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
-    private static readonly ServerFeature[] AdvertisedFeatures = [new("FILESTREAM_GZIP", true)];
+    private static readonly ServerFeature[] AdvertisedFeatures =
+    [
+        new("FILESTREAM_GZIP", true),
+        new("ARTIFACT_REGISTRY_SEARCH", true),
+        new("INCLUDE_ARTIFACT_TYPES_IN_REGISTRY_CREATION", true),
+    ];
 
     public ServerInfoType()
     {
@@ -106,7 +111,8 @@ internal sealed class ServerInfoType : ObjectGraphType<object>
         Field<LocalVersionInfoType>("latestLocalVersionInfo").Resolve(_ => new object());
         // Each advertised feature commits the server to a protocol variant, so only those it speaks:
         // Go core gzips file_stream bodies when FILESTREAM_GZIP is on (its featurechecker maps the
-        // name onto spb.ServerFeature); RequestBodies inflates them.
+        // name onto spb.ServerFeature); RequestBodies inflates them. The Python client calls the registry
+        // search and registry create/save documents (RegistryClientSchema) only when the two registry features are on.
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<ServerFeatureType>>>>("features").Resolve(_ => AdvertisedFeatures);
     }
 }

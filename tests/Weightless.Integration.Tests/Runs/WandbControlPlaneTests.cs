@@ -58,10 +58,12 @@ public sealed class WandbControlPlaneTests(WandbTestHost host) : IClassFixture<W
             Assert.Contains(field, inputFields);
         }
         var features = await host.DataAsync(key, "query ServerFeaturesQuery { serverInfo { features { name isEnabled } } }");
-        // Go core gzips file_stream posts only when FILESTREAM_GZIP is advertised and enabled.
-        var advertised = Assert.Single(features["serverInfo"]!["features"]!.AsArray());
-        Assert.Equal("FILESTREAM_GZIP", advertised!["name"]!.GetValue<string>());
-        Assert.True(advertised["isEnabled"]!.GetValue<bool>());
+        // Go core gzips file_stream posts only when FILESTREAM_GZIP is advertised and enabled; the Python
+        // client's registry API refuses to run unless the two registry features are.
+        var advertised = features["serverInfo"]!["features"]!.AsArray()
+            .ToDictionary(f => f!["name"]!.GetValue<string>(), f => f!["isEnabled"]!.GetValue<bool>());
+        Assert.Equal(["ARTIFACT_REGISTRY_SEARCH", "FILESTREAM_GZIP", "INCLUDE_ARTIFACT_TYPES_IN_REGISTRY_CREATION"], advertised.Keys.Order());
+        Assert.All(advertised.Values, Assert.True);
     }
 
     [Fact]
