@@ -104,15 +104,19 @@ internal sealed class HistoryQueryBench : IBenchScenario
         Console.WriteLine($"(2) M4 {longRun}/m0 over {steps:N0} steps: {answer.Series[0].Buckets.Count} buckets from {answer.Series[0].Source}");
         QueryBench.Report("(2) cold (new provider)", coldSingle);
         var before = metrics.Snapshot();
+        var stagesBefore = Stages(history.Stats);
         QueryBench.Report("(2) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, single, cancellationToken)));
         Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
+        Console.WriteLine($"    stages per call: {StagesPerCall(stagesBefore, Stages(history.Stats), iterations)}");
 
         var chartAnswer = await history.M4Async(principal, Entity, Project, chart, cancellationToken);
         Console.WriteLine($"(3) chart: {chartAnswer.Series.Count} series x {chartAnswer.Series[0].Buckets.Count} buckets from {chartAnswer.Series[0].Source}");
         QueryBench.Report("(3) cold (new provider)", coldChart);
         before = metrics.Snapshot();
+        stagesBefore = Stages(history.Stats);
         QueryBench.Report("(3) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, chart, cancellationToken)));
         Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
+        Console.WriteLine($"    stages per call: {StagesPerCall(stagesBefore, Stages(history.Stats), iterations)}");
 
         var exports = warmProvider.GetRequiredService<ExportService>();
         foreach (var (run, rows) in new[] { (chartIds[0], chartSteps), (longRun, steps) })
@@ -172,6 +176,14 @@ internal sealed class HistoryQueryBench : IBenchScenario
         }
         return samples;
     }
+
+    private static (TimeSpan Elapsed, long Calls, long Items)[] Stages(M4QueryStats stats) =>
+        Enum.GetValues<M4Stage>().Select(stage => stats[stage]).ToArray();
+
+    /// <summary>Per stage: summed time (concurrent reads overlap, so reads can sum past the wall time), calls and items.</summary>
+    private static string StagesPerCall((TimeSpan Elapsed, long Calls, long Items)[] before, (TimeSpan Elapsed, long Calls, long Items)[] after, int calls) =>
+        string.Join(", ", Enum.GetValues<M4Stage>().Select((stage, i) => string.Create(CultureInfo.InvariantCulture,
+            $"{stage} {(after[i].Elapsed - before[i].Elapsed).TotalMilliseconds / calls:N1} ms x{(double)(after[i].Calls - before[i].Calls) / calls:N1} ({(double)(after[i].Items - before[i].Items) / calls:N0} items)")));
 
     private static string PerCall(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after, int calls) =>
         string.Join(", ", after.Where(kv => kv.Value != before.GetValueOrDefault(kv.Key)).Select(kv => $"{kv.Key}={(kv.Value - before.GetValueOrDefault(kv.Key)) / (double)calls:N1}"));

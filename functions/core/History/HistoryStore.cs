@@ -1,3 +1,4 @@
+using Azure.Data.Tables;
 using Weightless.Core.Runs;
 
 namespace Weightless.Core.History;
@@ -109,33 +110,45 @@ internal sealed class HistoryStore
 
     /// <summary>
     /// Exact M4 of <paramref name="metric"/> over steps [minStep, maxStep]: identical to computing it from
-    /// every raw row in the range with the returned bucket boundaries. Buckets fully inside the range
-    /// come from the coarsest rollup level that still yields at least <paramref name="buckets"/> buckets;
-    /// the partial level buckets at the two ends are computed from raw rows. Empty buckets are omitted.
+    /// every raw row in the range with the returned bucket boundaries (see <see cref="M4Levels.PlanQuery"/>).
+    /// Empty buckets are omitted.
     /// </summary>
-    public async Task<IReadOnlyList<M4Bucket>> QueryM4Async(RunKey run, string metric, long minStep, long maxStep, int buckets, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<M4Bucket>> QueryM4Async(RunKey run, string metric, long minStep, long maxStep, int buckets, CancellationToken cancellationToken = default) =>
+        (await QueryM4Async(run, [metric], minStep, maxStep, buckets, null, cancellationToken).ConfigureAwait(false))[metric];
+
+    /// <summary>
+    /// Exact M4 of each of <paramref name="metrics"/> over steps [minStep, maxStep] in one pass over the run:
+    /// level buckets wholly inside the range come from the plan's rollup level (one page range read for
+    /// every metric, split into concurrent reads when large), the partial level buckets at the two ends
+    /// from raw rows read concurrently with the pages. <paramref name="stats"/>, when given, collects
+    /// where the time went.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<M4Bucket>>> QueryM4Async(RunKey run, IReadOnlyList<string> metrics, long minStep, long maxStep, int buckets, M4QueryStats? stats, CancellationToken cancellationToken = default)
     {
+        var result = new Dictionary<string, IReadOnlyList<M4Bucket>>(StringComparer.Ordinal);
         if (maxStep < minStep)
         {
-            return [];
+            foreach (var metric in metrics)
+            {
+                result[metric] = [];
+            }
+            return result;
         }
         var plan = M4Levels.PlanQuery(minStep, maxStep, buckets);
-        var levelBuckets = new List<(long, M4Accumulator)>();
-        var rawPoints = new List<M4Point>();
         var (rollupStart, rollupEnd) = plan.RollupSpan();
         var rawRanges = new List<(long From, long To)>();
+        var pageReads = new List<Task<List<TableEntity>>>();
         if (rollupStart < rollupEnd)
         {
-            var firstBucket = rollupStart / plan.LevelWidth;
-            var lastBucket = rollupEnd / plan.LevelWidth - 1;
-            var pages = await _stream.ReadPagesAsync(run, plan.Level, M4Levels.PageIndex(firstBucket), M4Levels.PageIndex(lastBucket), metric, cancellationToken).ConfigureAwait(false);
-            foreach (var entity in pages)
+            var firstPage = M4Levels.PageIndex(rollupStart / plan.LevelWidth);
+            var lastPage = M4Levels.PageIndex(rollupEnd / plan.LevelWidth - 1);
+            // One page entity per metric per page; a table query answers at most 1,000 entities per
+            // round trip, so large ranges are split into concurrent reads instead of sequential continuations.
+            var pagesPerRead = Math.Max(8, MaxEntitiesPerRead / Math.Max(1, metrics.Count));
+            for (var from = firstPage; from <= lastPage; from += pagesPerRead)
             {
-                var pageIndex = entity.GetInt64("Page") ?? 0;
-                foreach (var (slot, accumulator) in LineStream.DecodePage(entity).Slots)
-                {
-                    levelBuckets.Add((pageIndex * M4Levels.PageSlots + slot, accumulator));
-                }
+                var to = Math.Min(lastPage, from + pagesPerRead - 1);
+                pageReads.Add(Timed(stats, M4Stage.PageRead, _stream.ReadPagesAsync(run, plan.Level, from, to, metrics, cancellationToken)));
             }
             if (minStep < rollupStart)
             {
@@ -150,17 +163,63 @@ internal sealed class HistoryStore
         {
             rawRanges.Add((minStep, maxStep));
         }
-        foreach (var (from, to) in rawRanges)
+        var rawReads = rawRanges.Select(r => Timed(stats, M4Stage.RawRead, ReadPointsAsync(run, metrics, r.From, r.To, cancellationToken))).ToList();
+        await Task.WhenAll(pageReads.Cast<Task>().Concat(rawReads)).ConfigureAwait(false);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var metricIndex = new Dictionary<string, int>(metrics.Count, StringComparer.Ordinal);
+        for (var i = 0; i < metrics.Count; i++)
         {
-            await foreach (var row in _stream.ReadRowsAsync(run, from, to, cancellationToken).ConfigureAwait(false))
+            metricIndex[metrics[i]] = i;
+        }
+        var levelBuckets = metrics.Select(_ => new List<(long, M4Accumulator)>()).ToArray();
+        var pageCount = 0;
+        foreach (var read in pageReads)
+        {
+            foreach (var entity in read.Result)
             {
-                if (row.Flat.TryGetValue(metric, out var value) && HistoryValues.AsNumber(value) is { } number)
+                if (entity.GetString("Metric") is { } name && metricIndex.TryGetValue(name, out var index))
                 {
-                    rawPoints.Add(new M4Point(row.Step!.Value, number));
+                    M4Page.ReadBuckets(entity.GetInt64("Page") ?? 0, LineCodec.ReadData(entity), levelBuckets[index]);
+                    pageCount++;
                 }
             }
         }
-        return M4Compute.Combine(plan, levelBuckets, rawPoints);
+        stats?.Add(M4Stage.Decode, watch.Elapsed, pageCount);
+        watch.Restart();
+        for (var i = 0; i < metrics.Count; i++)
+        {
+            result[metrics[i]] = M4Compute.Combine(plan, levelBuckets[i], rawReads.SelectMany(r => r.Result[i]));
+        }
+        stats?.Add(M4Stage.Combine, watch.Elapsed, metrics.Count);
+        return result;
+    }
+
+    private const int MaxEntitiesPerRead = 1000;
+
+    /// <summary>Each metric's numeric points in rows with <c>_step</c> in [from, to] (one list per metric, in <paramref name="metrics"/> order).</summary>
+    private async Task<List<M4Point>[]> ReadPointsAsync(RunKey run, IReadOnlyList<string> metrics, long from, long to, CancellationToken cancellationToken)
+    {
+        var points = metrics.Select(_ => new List<M4Point>()).ToArray();
+        await foreach (var row in _stream.ReadRowsAsync(run, from, to, cancellationToken).ConfigureAwait(false))
+        {
+            for (var i = 0; i < metrics.Count; i++)
+            {
+                if (row.Flat.TryGetValue(metrics[i], out var value) && HistoryValues.AsNumber(value) is { } number)
+                {
+                    points[i].Add(new M4Point(row.Step!.Value, number));
+                }
+            }
+        }
+        return points;
+    }
+
+    private static async Task<T> Timed<T>(M4QueryStats? stats, M4Stage stage, Task<T> task) where T : System.Collections.ICollection
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var value = await task.ConfigureAwait(false);
+        stats?.Add(stage, watch.Elapsed, value.Count);
+        return value;
     }
 
     /// <summary>
@@ -211,3 +270,37 @@ internal sealed class HistoryStore
 
 /// <summary>After a rewind: the history line count kept, lines moved to the archive, and the archive id.</summary>
 internal sealed record HistoryRewindResult(long LineCount, long ArchivedLines, string ArchiveId);
+
+/// <summary>The stages of an M4 query, for <see cref="M4QueryStats"/>.</summary>
+internal enum M4Stage
+{
+    /// <summary>One rollup page range read (items: page entities).</summary>
+    PageRead,
+
+    /// <summary>One raw edge read, rows parsed (items: metrics' point lists).</summary>
+    RawRead,
+
+    /// <summary>Decoding the pages' level buckets (items: pages).</summary>
+    Decode,
+
+    /// <summary>Merging level buckets and raw points into output buckets (items: series).</summary>
+    Combine,
+}
+
+/// <summary>Where M4 queries spent their time: per stage, summed wall time, calls and items (thread-safe; reads run concurrently).</summary>
+internal sealed class M4QueryStats
+{
+    private readonly long[] _ticks = new long[4];
+    private readonly long[] _calls = new long[4];
+    private readonly long[] _items = new long[4];
+
+    public void Add(M4Stage stage, TimeSpan elapsed, long items)
+    {
+        Interlocked.Add(ref _ticks[(int)stage], elapsed.Ticks);
+        Interlocked.Increment(ref _calls[(int)stage]);
+        Interlocked.Add(ref _items[(int)stage], items);
+    }
+
+    public (TimeSpan Elapsed, long Calls, long Items) this[M4Stage stage] =>
+        (TimeSpan.FromTicks(Interlocked.Read(ref _ticks[(int)stage])), Interlocked.Read(ref _calls[(int)stage]), Interlocked.Read(ref _items[(int)stage]));
+}

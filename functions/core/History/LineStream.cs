@@ -524,14 +524,21 @@ internal sealed class LineStream
     private static string PageLevelFloor(int level, long page) =>
         "m:" + level.ToString(CultureInfo.InvariantCulture) + ":" + page.ToString("D12", CultureInfo.InvariantCulture) + ":";
 
-    /// <summary>Reads pages of one level, pages [firstPage, lastPage], for all metrics or one.</summary>
-    public async Task<List<TableEntity>> ReadPagesAsync(RunKey run, int level, long firstPage, long lastPage, string? metric, CancellationToken cancellationToken)
+    /// <summary>Table queries allow 15 comparisons; the key range takes 3.</summary>
+    public const int MaxMetricsPerPageFilter = 10;
+
+    /// <summary>
+    /// Reads pages of one level, pages [firstPage, lastPage], for all metrics (null) or the named ones
+    /// (filtered in storage up to <see cref="MaxMetricsPerPageFilter"/> names; with more, every metric's
+    /// pages come back and the caller picks).
+    /// </summary>
+    public async Task<List<TableEntity>> ReadPagesAsync(RunKey run, int level, long firstPage, long lastPage, IReadOnlyList<string>? metrics, CancellationToken cancellationToken)
     {
         var table = await TableAsync().ConfigureAwait(false);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {run.PartitionKey} and RowKey ge {PageLevelFloor(level, firstPage)} and RowKey lt {PageLevelFloor(level, lastPage + 1)}");
-        if (metric is not null)
+        if (metrics is { Count: > 0 and <= MaxMetricsPerPageFilter })
         {
-            filter += " and " + TableClient.CreateQueryFilter($"Metric eq {metric}");
+            filter += " and (" + string.Join(" or ", metrics.Select(m => TableClient.CreateQueryFilter($"Metric eq {m}"))) + ")";
         }
         var result = new List<TableEntity>();
         await foreach (var entity in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))

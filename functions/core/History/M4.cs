@@ -108,14 +108,34 @@ internal static class M4Levels
     /// <summary>Buckets per stored page entity (64: a page is at most ~4.7 KiB, so an append rewrites little).</summary>
     public const int PageSlots = 64;
 
-    /// <summary>The query's shape: which level (-1 = raw rows only) and the output bucket width.</summary>
-    public readonly record struct Plan(int Level, long LevelWidth, long OutputWidth, long MinStep, long MaxStep)
+    /// <summary>
+    /// The query's shape: which level (-1 = raw rows only) and how its cells (level buckets, or single
+    /// steps for raw plans) are grouped into <see cref="BucketCount"/> output buckets. The range's cells
+    /// [FirstCell, FirstCell + CellCount) are split evenly: output bucket i holds cells
+    /// [floor(i*n/B), floor((i+1)*n/B)), so widths differ by at most one cell and every boundary is
+    /// cell-aligned — a whole level bucket always lands in exactly one output bucket, which keeps
+    /// first/min/max/last exact.
+    /// </summary>
+    public readonly record struct Plan(int Level, long LevelWidth, int BucketCount, long FirstCell, long CellCount, long MinStep, long MaxStep)
     {
         public bool IsRaw => Level < 0;
 
-        /// <summary>The output bucket start for a step: aligned to multiples of <see cref="OutputWidth"/>, or to <see cref="MinStep"/> for raw plans.</summary>
-        public long BucketStart(long step) =>
-            IsRaw ? MinStep + FloorDiv(step - MinStep, OutputWidth) * OutputWidth : FloorDiv(step, OutputWidth) * OutputWidth;
+        private long CellWidth => IsRaw ? 1 : LevelWidth;
+
+        /// <summary>The output bucket (0..BucketCount-1) holding <paramref name="step"/> (a step in [MinStep, MaxStep]).</summary>
+        public int BucketOf(long step)
+        {
+            var cell = (Int128)(FloorDiv(step, CellWidth) - FirstCell);
+            return (int)(((cell + 1) * BucketCount - 1) / CellCount);
+        }
+
+        /// <summary>The steps output bucket <paramref name="bucket"/> covers, clipped to the range: [Start, End).</summary>
+        public (long Start, long End) Bounds(int bucket)
+        {
+            var startCell = FirstCell + (long)((Int128)bucket * CellCount / BucketCount);
+            var endCell = FirstCell + (long)((Int128)(bucket + 1) * CellCount / BucketCount);
+            return (Math.Max(startCell * CellWidth, MinStep), Math.Min(endCell * CellWidth, MaxStep + 1));
+        }
 
         /// <summary>The steps inside [MinStep, MaxStep] fully covered by level buckets: [start, end).</summary>
         public (long Start, long End) RollupSpan()
@@ -131,8 +151,10 @@ internal static class M4Levels
     }
 
     /// <summary>
-    /// The coarsest level whose buckets still give at least <paramref name="buckets"/> buckets over the
-    /// range; output buckets are k level buckets wide (k as large as keeps at least the requested count).
+    /// The coarsest level whose width is at most range / <paramref name="buckets"/> (so the range holds
+    /// at least that many level buckets), its buckets merged into exactly <paramref name="buckets"/>
+    /// output buckets; raw steps when even the finest level is too coarse (fewer buckets only when the
+    /// range has fewer steps than requested).
     /// </summary>
     public static Plan PlanQuery(long minStep, long maxStep, int buckets)
     {
@@ -143,11 +165,12 @@ internal static class M4Levels
             var width = Widths[level];
             if (span / width >= buckets)
             {
-                var k = Math.Max(1, span / (buckets * width));
-                return new Plan(level, width, k * width, minStep, maxStep);
+                var firstCell = FloorDiv(minStep, width);
+                var cells = FloorDiv(maxStep, width) - firstCell + 1;
+                return new Plan(level, width, buckets, firstCell, cells, minStep, maxStep);
             }
         }
-        return new Plan(-1, 1, Math.Max(1, CeilDiv(span, buckets)), minStep, maxStep);
+        return new Plan(-1, 1, (int)Math.Min(buckets, span), minStep, span, minStep, maxStep);
     }
 
     public static long BucketIndex(long step, int level) => FloorDiv(step, Widths[level]);
@@ -168,17 +191,14 @@ internal static class M4Compute
     /// <summary>M4 of <paramref name="points"/> (ascending steps) in [minStep, maxStep] under <paramref name="plan"/>'s output buckets; empty buckets omitted.</summary>
     public static List<M4Bucket> BruteForce(IEnumerable<M4Point> points, M4Levels.Plan plan)
     {
-        var buckets = new SortedDictionary<long, M4Accumulator>();
+        var buckets = new M4Accumulator[plan.BucketCount];
         foreach (var point in points)
         {
             if (point.Step < plan.MinStep || point.Step > plan.MaxStep)
             {
                 continue;
             }
-            var start = plan.BucketStart(point.Step);
-            buckets.TryGetValue(start, out var accumulator);
-            accumulator.Add(point.Step, point.Value);
-            buckets[start] = accumulator;
+            buckets[plan.BucketOf(point.Step)].Add(point.Step, point.Value);
         }
         return Finish(buckets, plan);
     }
@@ -190,7 +210,7 @@ internal static class M4Compute
     /// </summary>
     public static List<M4Bucket> Combine(M4Levels.Plan plan, IEnumerable<(long BucketIndex, M4Accumulator Aggregate)> levelBuckets, IEnumerable<M4Point> rawPoints)
     {
-        var result = new SortedDictionary<long, M4Accumulator>();
+        var result = new M4Accumulator[plan.BucketCount];
         var (rollupStart, rollupEnd) = plan.RollupSpan();
         if (rollupStart < rollupEnd)
         {
@@ -200,7 +220,7 @@ internal static class M4Compute
             {
                 if (index >= firstBucket && index <= lastBucket)
                 {
-                    Merge(result, plan.BucketStart(index * plan.LevelWidth), aggregate);
+                    result[plan.BucketOf(index * plan.LevelWidth)].Merge(aggregate);
                 }
             }
         }
@@ -210,32 +230,23 @@ internal static class M4Compute
             {
                 continue;
             }
-            var single = default(M4Accumulator);
-            single.Add(point.Step, point.Value);
-            Merge(result, plan.BucketStart(point.Step), single);
+            result[plan.BucketOf(point.Step)].Add(point.Step, point.Value);
         }
         return Finish(result, plan);
     }
 
-    private static void Merge(SortedDictionary<long, M4Accumulator> buckets, long start, in M4Accumulator accumulator)
+    /// <summary>The non-empty output buckets, in order, with their step bounds.</summary>
+    public static List<M4Bucket> Finish(M4Accumulator[] buckets, M4Levels.Plan plan)
     {
-        buckets.TryGetValue(start, out var existing);
-        existing.Merge(accumulator);
-        buckets[start] = existing;
-    }
-
-    public static List<M4Bucket> Finish(SortedDictionary<long, M4Accumulator> buckets, M4Levels.Plan plan)
-    {
-        var result = new List<M4Bucket>(buckets.Count);
-        foreach (var (start, accumulator) in buckets)
+        var result = new List<M4Bucket>();
+        for (var i = 0; i < buckets.Length; i++)
         {
-            if (accumulator.IsEmpty)
+            if (buckets[i].IsEmpty)
             {
                 continue;
             }
-            var bucketStart = Math.Max(start, plan.MinStep);
-            var bucketEnd = Math.Min(start + plan.OutputWidth, plan.MaxStep + 1);
-            result.Add(accumulator.ToBucket(bucketStart, bucketEnd));
+            var (start, end) = plan.Bounds(i);
+            result.Add(buckets[i].ToBucket(start, end));
         }
         return result;
     }
@@ -289,22 +300,42 @@ internal sealed class M4Page
         var slots = new SortedDictionary<int, M4Accumulator>();
         while (data.Length >= EntryBytes)
         {
-            var slot = BinaryPrimitives.ReadUInt16LittleEndian(data);
-            var a = new M4Accumulator
-            {
-                Count = BinaryPrimitives.ReadInt64LittleEndian(data[2..]),
-                NonFiniteCount = BinaryPrimitives.ReadInt64LittleEndian(data[10..]),
-                HasPoints = data[18] == 1,
-            };
-            var p = data[19..];
-            a.First = ReadPoint(ref p);
-            a.Last = ReadPoint(ref p);
-            a.Min = ReadPoint(ref p);
-            a.Max = ReadPoint(ref p);
-            slots[slot] = a;
+            var (slot, accumulator) = ReadEntry(data);
+            slots[slot] = accumulator;
             data = data[EntryBytes..];
         }
         return new M4Page(appliedThrough, slots);
+    }
+
+    /// <summary>
+    /// Appends a stored page's buckets to <paramref name="into"/> as (level bucket index, aggregate)
+    /// straight from the bytes — the read path needs neither the watermark nor a sorted copy.
+    /// </summary>
+    public static void ReadBuckets(long pageIndex, ReadOnlySpan<byte> data, List<(long BucketIndex, M4Accumulator Aggregate)> into)
+    {
+        var baseIndex = pageIndex * M4Levels.PageSlots;
+        while (data.Length >= EntryBytes)
+        {
+            var (slot, accumulator) = ReadEntry(data);
+            into.Add((baseIndex + slot, accumulator));
+            data = data[EntryBytes..];
+        }
+    }
+
+    private static (int Slot, M4Accumulator Accumulator) ReadEntry(ReadOnlySpan<byte> data)
+    {
+        var a = new M4Accumulator
+        {
+            Count = BinaryPrimitives.ReadInt64LittleEndian(data[2..]),
+            NonFiniteCount = BinaryPrimitives.ReadInt64LittleEndian(data[10..]),
+            HasPoints = data[18] == 1,
+        };
+        var p = data[19..];
+        a.First = ReadPoint(ref p);
+        a.Last = ReadPoint(ref p);
+        a.Min = ReadPoint(ref p);
+        a.Max = ReadPoint(ref p);
+        return (BinaryPrimitives.ReadUInt16LittleEndian(data), a);
 
         static M4Point ReadPoint(ref ReadOnlySpan<byte> p)
         {

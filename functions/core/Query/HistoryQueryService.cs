@@ -20,6 +20,12 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
     public const int MaxM4Metrics = 50;
     public const int MaxBuckets = 10_000;
 
+    /// <summary>Runs read at once by one M4 call.</summary>
+    public const int MaxConcurrentRuns = 16;
+
+    /// <summary>Where M4 reads spend their time (the bench prints it).</summary>
+    public M4QueryStats Stats { get; } = new();
+
     public async Task<HistoryKeysDto> GetKeysAsync(Principal principal, RunKey key, CancellationToken cancellationToken)
     {
         await runs.RequireRunAsync(principal, key, Role.Viewer, cancellationToken).ConfigureAwait(false);
@@ -100,39 +106,40 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
         }
         var xAxis = string.IsNullOrWhiteSpace(request.XAxis) ? HistoryValues.StepKey : request.XAxis.Trim();
         await runs.RequireProjectAsync(principal, entity, project, Role.Viewer, cancellationToken).ConfigureAwait(false);
-        var keys = new List<RunKey>();
-        foreach (var id in runIds)
-        {
-            var key = new RunKey(entity, project, id);
-            await runs.RequireRunAsync(principal, key, Role.Viewer, cancellationToken).ConfigureAwait(false);
-            keys.Add(key);
-        }
+        var keys = runIds.Select(id => new RunKey(entity, project, id)).ToList();
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentRuns, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(keys, parallel, async (key, ct) => await runs.RequireRunAsync(principal, key, Role.Viewer, ct).ConfigureAwait(false)).ConfigureAwait(false);
         var series = new ConcurrentDictionary<(int Run, int Metric), M4SeriesDto>();
         if (xAxis == HistoryValues.StepKey)
         {
-            var lastSteps = await Task.WhenAll(keys.Select(k => history.GetKeysAsync(k, cancellationToken))).ConfigureAwait(false);
+            var indexes = new KeyIndex[keys.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) => indexes[r] = await history.GetKeysAsync(keys[r], ct).ConfigureAwait(false)).ConfigureAwait(false);
             var minStep = (long)Math.Max(0, Math.Ceiling(request.Min ?? 0));
-            var dataMax = lastSteps.Max(k => k.LastStep ?? -1);
+            var dataMax = indexes.Max(k => k.LastStep ?? -1);
             var maxStep = request.Max is { } m ? (long)Math.Floor(Math.Min(m, long.MaxValue / 2)) : dataMax;
             var source = M4Levels.PlanQuery(minStep, Math.Max(minStep, maxStep), buckets).IsRaw ? "raw" : "rollup";
-            var work = Enumerable.Range(0, keys.Count).SelectMany(r => Enumerable.Range(0, metrics.Count).Select(mi => (r, mi)));
-            await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (item, ct) =>
+            // One pass per run serves every metric: one rollup page range read plus the raw edges.
+            await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) =>
             {
-                var result = maxStep < minStep ? [] : await history.QueryM4Async(keys[item.r], metrics[item.mi], minStep, maxStep, buckets, ct).ConfigureAwait(false);
-                series[item] = new M4SeriesDto(keys[item.r].RunId, metrics[item.mi], result.Select(ToDto).ToList(), source);
+                var results = await history.QueryM4Async(keys[r], metrics, minStep, maxStep, buckets, Stats, ct).ConfigureAwait(false);
+                for (var mi = 0; mi < metrics.Count; mi++)
+                {
+                    series[(r, mi)] = new M4SeriesDto(keys[r].RunId, metrics[mi], results[metrics[mi]].Select(ToDto).ToList(), source);
+                }
             }).ConfigureAwait(false);
         }
         else
         {
             var points = new List<(double X, double Y)>[keys.Count, metrics.Count];
-            double dataMin = double.PositiveInfinity, dataMax = double.NegativeInfinity;
-            for (var r = 0; r < keys.Count; r++)
+            var ranges = new (double Min, double Max)[keys.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) =>
             {
+                double runMin = double.PositiveInfinity, runMax = double.NegativeInfinity;
                 for (var mi = 0; mi < metrics.Count; mi++)
                 {
                     points[r, mi] = [];
                 }
-                await foreach (var row in history.Stream.ReadRowsAsync(keys[r], null, null, cancellationToken).ConfigureAwait(false))
+                await foreach (var row in history.Stream.ReadRowsAsync(keys[r], null, null, ct).ConfigureAwait(false))
                 {
                     if (!row.Flat.TryGetValue(xAxis, out var xValue) || HistoryValues.AsNumber(xValue) is not { } x || !double.IsFinite(x))
                     {
@@ -143,12 +150,15 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
                         if (row.Flat.TryGetValue(metrics[mi], out var yValue) && HistoryValues.AsNumber(yValue) is { } y)
                         {
                             points[r, mi].Add((x, y));
-                            dataMin = Math.Min(dataMin, x);
-                            dataMax = Math.Max(dataMax, x);
+                            runMin = Math.Min(runMin, x);
+                            runMax = Math.Max(runMax, x);
                         }
                     }
                 }
-            }
+                ranges[r] = (runMin, runMax);
+            }).ConfigureAwait(false);
+            var dataMin = ranges.Min(r => r.Min);
+            var dataMax = ranges.Max(r => r.Max);
             var min = request.Min ?? (double.IsFinite(dataMin) ? dataMin : 0);
             var max = request.Max ?? (double.IsFinite(dataMax) ? dataMax : min);
             for (var r = 0; r < keys.Count; r++)

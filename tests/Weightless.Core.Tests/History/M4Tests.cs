@@ -62,10 +62,8 @@ public class M4Tests
                 var expected = M4Compute.BruteForce(points, plan);
                 var actual = M4Compute.Combine(plan, plan.IsRaw ? [] : levels[plan.Level], points);
                 Assert.Equal(expected, actual);
-                if (expected.Count > 0)
-                {
-                    Assert.True(plan.IsRaw || (max - min + 1) / plan.OutputWidth >= buckets);
-                }
+                Assert.True(expected.Count <= buckets);
+                Assert.Equal(Math.Min(buckets, max - min + 1), plan.BucketCount);
                 cases++;
             }
         }
@@ -82,7 +80,7 @@ public class M4Tests
         {
             var plan = M4Levels.PlanQuery(0, 999_999, buckets);
             var result = M4Compute.Combine(plan, plan.IsRaw ? [] : levels[plan.Level], points);
-            Assert.True(result.Count >= buckets);
+            Assert.Equal(buckets, result.Count);
             Assert.Contains(result, b => b.Max == new M4Point(654_321, 1e6));
             Assert.Equal(1_000_000, result.Sum(b => b.Count));
         }
@@ -93,13 +91,66 @@ public class M4Tests
     {
         var plan = M4Levels.PlanQuery(0, 999_999, 1000);
         Assert.Equal(256, plan.LevelWidth);
-        Assert.Equal(768, plan.OutputWidth);
+        Assert.Equal(1000, plan.BucketCount);
         Assert.Equal(65536, M4Levels.PlanQuery(0, 100_000_000, 1000).LevelWidth);
         var raw = M4Levels.PlanQuery(10, 1000, 1000);
         Assert.True(raw.IsRaw);
-        Assert.Equal(1, raw.OutputWidth);
+        Assert.Equal(991, raw.BucketCount);
+        Assert.Equal((10L, 11L), raw.Bounds(0));
         Assert.Equal((0, 0), raw.RollupSpan());
         Assert.Equal((16L, 4096L), M4Levels.PlanQuery(5, 4100, 200).RollupSpan());
+    }
+
+    [Theory]
+    [InlineData(0, 999_999, 1000)]
+    [InlineData(5, 4100, 200)]
+    [InlineData(123, 987_654, 777)]
+    [InlineData(0, 100_000_000, 1000)]
+    [InlineData(17, 50, 7)]
+    [InlineData(1_000_000, 1_000_000, 10)]
+    public void Output_buckets_tile_the_range_with_level_aligned_boundaries_and_widths_within_one_level_bucket(long min, long max, int buckets)
+    {
+        var plan = M4Levels.PlanQuery(min, max, buckets);
+        var cell = plan.IsRaw ? 1 : plan.LevelWidth;
+        Assert.Equal(Math.Min(buckets, max - min + 1), plan.BucketCount);
+        var expectedStart = min;
+        var widths = new List<long>();
+        for (var i = 0; i < plan.BucketCount; i++)
+        {
+            var (start, end) = plan.Bounds(i);
+            Assert.Equal(expectedStart, start);
+            Assert.True(end > start);
+            Assert.True(start == min || start % cell == 0);
+            Assert.True(end == max + 1 || end % cell == 0);
+            Assert.Equal(i, plan.BucketOf(start));
+            Assert.Equal(i, plan.BucketOf(end - 1));
+            if (i > 0 && i < plan.BucketCount - 1)
+            {
+                widths.Add(end - start);
+            }
+            expectedStart = end;
+        }
+        Assert.Equal(max + 1, expectedStart);
+        if (widths.Count > 0)
+        {
+            Assert.True(widths.Max() - widths.Min() <= cell);
+        }
+    }
+
+    [Fact]
+    public void Dense_series_answers_exactly_the_requested_bucket_count_and_matches_brute_force()
+    {
+        var random = new Random(11);
+        var points = Enumerable.Range(3, 200_000).Select(i => new M4Point(i, random.NextDouble())).ToList();
+        var levels = Enumerable.Range(0, M4Levels.Widths.Length).Select(l => LevelBuckets(points, l, random)).ToArray();
+        foreach (var (min, max, buckets) in new[] { (3L, 200_002L, 1000), (1000L, 150_000L, 333), (77L, 9_000L, 500), (0L, 200_002L, 12_500) })
+        {
+            var plan = M4Levels.PlanQuery(min, max, buckets);
+            var actual = M4Compute.Combine(plan, plan.IsRaw ? [] : levels[plan.Level], points);
+            Assert.Equal(buckets, actual.Count);
+            Assert.Equal(M4Compute.BruteForce(points, plan), actual);
+            Assert.Equal(points.Count(p => p.Step >= min && p.Step <= max), actual.Sum(b => b.Count));
+        }
     }
 
     [Fact]

@@ -290,6 +290,7 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
             for (var i = 0; i < expected.Count; i++)
             {
                 Assert.Equal(expected[i].StartStep, actual[i].GetProperty("start").GetDouble());
+                Assert.Equal(expected[i].EndStep, actual[i].GetProperty("end").GetDouble());
                 Assert.Equal(expected[i].Count, actual[i].GetProperty("count").GetInt64());
                 Assert.Equal(expected[i].NonFiniteCount, actual[i].GetProperty("nonFinite").GetInt64());
                 Assert.Equal(expected[i].Max!.Value.Value, actual[i].GetProperty("max").GetProperty("y").GetDouble());
