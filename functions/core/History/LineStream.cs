@@ -63,10 +63,24 @@ internal sealed class LineStream
     private const int MaxAttempts = 60;
     private const long MaxBatchWireBytes = 3_500_000;
     private const string StateRow = "keys";
+    private const int MaxCachedRuns = 512;
 
     private readonly StorageAccount _storage;
     private readonly string _tableName;
     private readonly bool _stepped;
+
+    // The derived state and rollup pages each run's last round committed, with their ETags, so the
+    // next post skips reading them. A cached state is trusted only inside one atomic transaction that
+    // is If-Match its ETag (a stale entry then fails with 412 and the round is redone from storage);
+    // any other decision (nothing to fold, deleting redundant chunks, a round too big for one
+    // transaction) reloads the state first. An entry is taken out while a request uses it, so two
+    // requests of this instance never share one.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CachedRound> _cache = new(StringComparer.Ordinal);
+
+    private sealed record CachedRound(StreamState State, Dictionary<string, TableEntity> Pages);
+
+    /// <summary>A cached state must not decide this round (see <see cref="_cache"/>): reload and redo it.</summary>
+    private sealed class ReloadStateException : Exception;
 
     public LineStream(StorageAccount storage, string tableName, bool stepped)
     {
@@ -304,15 +318,22 @@ internal sealed class LineStream
     {
         var keysAdded = 0;
         var conflicts = 0;
+        _cache.TryRemove(run.PartitionKey, out var known);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var state = await ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
+            var state = known?.State ?? await ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
             var listing = await ListChunksAsync(run, state.Applied - MaxLinesPerEntity, cancellationToken).ConfigureAwait(false);
             var (segments, _) = Resolve(listing, state.Applied);
             var lineCount = state.Applied + segments.Sum(s => s.To - s.From);
             // Redundancy is judged from the listing's floor so a shorter chunk already behind the watermark is found too.
             var (_, redundant) = Resolve(listing, Math.Max(0, state.Applied - MaxLinesPerEntity));
+            if (known is not null && (redundant.Count > 0 || segments.Count == 0 || segments[0].From != state.Applied))
+            {
+                // Deleting chunks or answering "nothing to fold" must not rest on a state that may be stale.
+                known = null;
+                continue;
+            }
             await DeleteRedundantAsync(run, redundant, cancellationToken).ConfigureAwait(false);
             var round = new List<Segment>();
             var end = state.Applied;
@@ -328,19 +349,30 @@ internal sealed class LineStream
             }
             if (round.Count == 0)
             {
+                Remember(run, state, null);
                 return new StreamAppendResult(lineCount, state.MaxStep, keysAdded);
             }
             var consumedListing = segments.Count == round.Count && segments[^1].To == end;
+            var fromCache = known is not null;
+            var cachedPages = known?.Pages;
+            known = null;
             try
             {
                 var lines = await LoadSegmentsAsync(run, round, own, ownLines, cancellationToken).ConfigureAwait(false);
-                keysAdded += await ApplyRoundAsync(run, state, lines, cancellationToken).ConfigureAwait(false);
+                var (added, pages) = await ApplyRoundAsync(run, state, lines, fromCache, cachedPages, inferAbsentPages: conflicts == 0, cancellationToken).ConfigureAwait(false);
+                keysAdded += added;
+                known = state.ETag is null ? null : new CachedRound(state, pages ?? new Dictionary<string, TableEntity>(StringComparer.Ordinal));
                 if (consumedListing)
                 {
                     // Everything contiguous in our listing is folded. A chunk written after our listing is
                     // folded by its own writer, whose listing (made after its write) sees ours.
+                    Remember(run, state, known?.Pages);
                     return new StreamAppendResult(lineCount, state.MaxStep, keysAdded);
                 }
+            }
+            catch (ReloadStateException)
+            {
+                // The round was too big for one transaction: redo it from the stored state.
             }
             catch (Exception ex) when (ex is ConflictException or NotFoundException && ++conflicts < MaxAttempts)
             {
@@ -348,6 +380,22 @@ internal sealed class LineStream
                 await Task.Delay(Random.Shared.Next(5, 20 + 10 * Math.Min(conflicts, 10)), cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>Keeps a committed state (and its round's pages) for the run's next post, bounded in runs.</summary>
+    private void Remember(RunKey run, StreamState state, Dictionary<string, TableEntity>? pages)
+    {
+        if (state.ETag is null)
+        {
+            return;
+        }
+        if (_cache.Count >= MaxCachedRuns)
+        {
+            _cache.Clear();
+        }
+        var entry = new CachedRound(state, pages ?? new Dictionary<string, TableEntity>(StringComparer.Ordinal));
+        // Two requests of this instance may finish in either order: keep the further advanced state.
+        _cache.AddOrUpdate(run.PartitionKey, entry, (_, other) => other.State.Applied > state.Applied ? other : entry);
     }
 
     private async Task DeleteRedundantAsync(RunKey run, List<ChunkRef> redundant, CancellationToken cancellationToken)
@@ -399,7 +447,13 @@ internal sealed class LineStream
     }
 
     /// <summary>One round: fold the lines (which start at the watermark) and commit the derived data.</summary>
-    private async Task<int> ApplyRoundAsync(RunKey run, StreamState state, List<StoredLine> lines, CancellationToken cancellationToken)
+    /// <summary>
+    /// One round: fold the lines (which start at the watermark) and commit the derived data: the touched
+    /// rollup pages, the step-index entry and the state in ONE transaction If-Match the state's ETag when
+    /// they fit one, else pages first and then step entry + state. Returns the keys added and, after a
+    /// single transaction, the written pages with their new ETags (for the next round).
+    /// </summary>
+    private async Task<(int KeysAdded, Dictionary<string, TableEntity>? Pages)> ApplyRoundAsync(RunKey run, StreamState state, List<StoredLine> lines, bool fromCache, Dictionary<string, TableEntity>? cachedPages, bool inferAbsentPages, CancellationToken cancellationToken)
     {
         var from = state.Applied;
         var to = lines[^1].Index + 1;
@@ -430,12 +484,11 @@ internal sealed class LineStream
         var table = await TableAsync().ConfigureAwait(false);
         var contributions = new Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>>();
         points.AddTo(contributions);
-        if (contributions.Count > 0)
-        {
-            await WritePagesAsync(run, table, contributions, to, cancellationToken).ConfigureAwait(false);
-        }
+        var pageActions = contributions.Count > 0
+            ? await BuildPageActionsAsync(run, contributions, to, inferAbsentPages ? maxBefore : long.MaxValue, cachedPages, cancellationToken).ConfigureAwait(false)
+            : [];
         state.Applied = to;
-        var actions = new List<TableTransactionAction>(2);
+        var stateActions = new List<TableTransactionAction>(2);
         if (_stepped)
         {
             var stepEntry = new TableEntity(run.PartitionKey, StepIndexKey(from, to))
@@ -446,14 +499,38 @@ internal sealed class LineStream
                 ["MinStep"] = minEffective ?? -1L,
                 ["MaxStep"] = minEffective is null ? -1L : state.MaxStep!.Value,
             };
-            actions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, stepEntry));
+            stateActions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, stepEntry));
         }
         var stateEntity = StateEntity(run, state);
-        actions.Add(state.ETag is { } etag
+        stateActions.Add(state.ETag is { } etag
             ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, stateEntity, etag)
             : new TableTransactionAction(TableTransactionActionType.Add, stateEntity));
-        await table.SubmitBatchAsync(actions, cancellationToken).ConfigureAwait(false);
-        return keysAdded;
+        var all = new List<TableTransactionAction>(pageActions.Count + stateActions.Count);
+        all.AddRange(pageActions);
+        all.AddRange(stateActions);
+        if (TableStore.FitsOneTransaction(all))
+        {
+            var etags = await table.SubmitTransactionAsync(all, cancellationToken).ConfigureAwait(false);
+            var pages = new Dictionary<string, TableEntity>(pageActions.Count, StringComparer.Ordinal);
+            for (var i = 0; i < pageActions.Count; i++)
+            {
+                if (etags[i] is { } pageETag && pageActions[i].Entity is TableEntity page)
+                {
+                    page.ETag = pageETag;
+                    pages[page.RowKey] = page;
+                }
+            }
+            state.ETag = etags[^1];
+            return (keysAdded, pages);
+        }
+        if (fromCache)
+        {
+            // Only an atomic If-Match on the state may rest on a cached state.
+            throw new ReloadStateException();
+        }
+        await table.SubmitBatchAsync(pageActions, cancellationToken).ConfigureAwait(false);
+        state.ETag = (await table.SubmitTransactionAsync(stateActions, cancellationToken).ConfigureAwait(false))[^1];
+        return (keysAdded, null);
     }
 
     /// <summary>
@@ -551,11 +628,28 @@ internal sealed class LineStream
     public static M4Page DecodePage(TableEntity entity) =>
         M4Page.Deserialize(entity.GetInt64("Applied") ?? 0, LineCodec.ReadData(entity));
 
-    private async Task WritePagesAsync(RunKey run, TableStore table, Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>> contributions, long appliedThrough, CancellationToken cancellationToken)
+    /// <summary>
+    /// The page writes for a round's contributions. A page comes from <paramref name="cachedPages"/> (its
+    /// ETag guards it), or is known absent when it starts above <paramref name="maxStepBefore"/> (no folded
+    /// point reaches it; written with Add, which fails if it exists after all), or is read.
+    /// </summary>
+    private async Task<List<TableTransactionAction>> BuildPageActionsAsync(RunKey run, Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>> contributions, long appliedThrough, long? maxStepBefore, Dictionary<string, TableEntity>? cachedPages, CancellationToken cancellationToken)
     {
-        // One range query per level fetches every metric's touched pages (row keys are level-major).
         var existing = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
-        var reads = contributions.Keys.GroupBy(k => k.Level).Select(g => ReadPagesAsync(run, g.Key, g.Min(k => k.Page), g.Max(k => k.Page), null, cancellationToken));
+        var toRead = new List<(int Level, long Page)>();
+        foreach (var (level, pageIndex, metric) in contributions.Keys)
+        {
+            if (cachedPages is not null && cachedPages.TryGetValue(PageKey(level, pageIndex, metric), out var cached))
+            {
+                existing[cached.RowKey] = cached;
+            }
+            else if (maxStepBefore is { } max && pageIndex * M4Levels.PageSlots * M4Levels.Widths[level] <= max)
+            {
+                toRead.Add((level, pageIndex));
+            }
+        }
+        // One range query per level fetches every metric's pages still to read (row keys are level-major).
+        var reads = toRead.GroupBy(k => k.Level).Select(g => ReadPagesAsync(run, g.Key, g.Min(k => k.Page), g.Max(k => k.Page), null, cancellationToken));
         foreach (var entities in await Task.WhenAll(reads).ConfigureAwait(false))
         {
             foreach (var entity in entities)
@@ -611,7 +705,7 @@ internal sealed class LineStream
                 ? new TableTransactionAction(TableTransactionActionType.Add, entity)
                 : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, stored.ETag));
         }
-        await table.SubmitBatchAsync(actions, cancellationToken).ConfigureAwait(false);
+        return actions;
     }
 
     // ---------------------------------------------------------------- reading

@@ -45,7 +45,7 @@ internal sealed class FileStreamHandler(Authenticator authenticator, RunService 
             Failed = applied.Failed,
             Preempting = applied.Preempting,
             HasData = request.Files.Values.Any(f => f.Content.Count > 0),
-        }, cancellationToken).ConfigureAwait(false)
+        }, cancellationToken, current).ConfigureAwait(false)
             ?? throw new NotFoundException($"Run '{key.RunId}' not found in {key.Entity}/{key.Project}.");
         return new Dictionary<string, object?>
         {

@@ -336,8 +336,9 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
     /// <summary>
     /// Applies what a file_stream request did to the run record: heartbeat, line counts, summary
     /// (the last summary line replaces it), and the end state. Returns null for an unknown run.
+    /// <paramref name="current"/>, the row the caller already read, saves the first read (its ETag guards the write).
     /// </summary>
-    public Task<RunRow?> ApplyStreamAsync(RunKey key, RunStreamUpdate update, CancellationToken cancellationToken)
+    public Task<RunRow?> ApplyStreamAsync(RunKey key, RunStreamUpdate update, CancellationToken cancellationToken, RunRow? current = null)
     {
         var summary = update.SummaryJson?.Trim();
         if (summary is { Length: > RunJson.MaxSummaryChars })
@@ -384,7 +385,7 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
             }
             row.UpdatedAt = now;
             return true;
-        }, cancellationToken);
+        }, cancellationToken, current);
     }
 
     /// <summary>
@@ -441,13 +442,17 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
         return marked;
     }
 
-    /// <summary>Read-modify-write of one run with ETag retries; null when the run does not exist.</summary>
-    internal async Task<RunRow?> UpdateAsync(RunKey key, Func<RunRow, JsonEdit, Task<bool>> mutate, CancellationToken cancellationToken)
+    /// <summary>
+    /// Read-modify-write of one run with ETag retries; null when the run does not exist. The first
+    /// attempt may start from <paramref name="known"/> (a row just read); a stale one fails its
+    /// If-Match and the retry reads the stored row.
+    /// </summary>
+    internal async Task<RunRow?> UpdateAsync(RunKey key, Func<RunRow, JsonEdit, Task<bool>> mutate, CancellationToken cancellationToken, RunRow? known = null)
     {
         var runs = await storage.TableAsync(RunsTable).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
-            var row = await FindRunAsync(key, cancellationToken).ConfigureAwait(false);
+            var row = attempt == 0 && known is not null ? known : await FindRunAsync(key, cancellationToken).ConfigureAwait(false);
             if (row is null)
             {
                 return null;

@@ -217,13 +217,32 @@ internal sealed class TableStore(TableClient client, StorageMetrics metrics)
 
     private static long Base64Overhead(int bytes) => ((bytes + 2) / 3 * 4) - bytes;
 
-    private async Task SubmitChunkAsync(List<TableTransactionAction> chunk, CancellationToken cancellationToken)
+    /// <summary>True when <paramref name="actions"/> fit one atomic transaction (<see cref="SubmitTransactionAsync"/>).</summary>
+    public static bool FitsOneTransaction(IReadOnlyList<TableTransactionAction> actions) =>
+        actions.Count > 0 && Chunk(actions).Skip(1).FirstOrDefault() is null;
+
+    /// <summary>
+    /// Submits <paramref name="actions"/> (one partition, <see cref="FitsOneTransaction"/>) as ONE atomic
+    /// transaction and returns each action's new ETag (null for deletes or when the service sent none).
+    /// </summary>
+    public async Task<IReadOnlyList<ETag?>> SubmitTransactionAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken = default)
+    {
+        if (!FitsOneTransaction(actions) || actions.Any(a => !string.Equals(a.Entity.PartitionKey, actions[0].Entity.PartitionKey, StringComparison.Ordinal)))
+        {
+            throw new InvalidOperationException("A single transaction needs 1-100 actions in one partition under the batch size limit.");
+        }
+        var responses = await SubmitChunkAsync(actions, cancellationToken).ConfigureAwait(false);
+        return [.. actions.Select((_, i) => i < responses.Count ? responses[i].Headers.ETag : null)];
+    }
+
+    private async Task<IReadOnlyList<Response>> SubmitChunkAsync(IReadOnlyList<TableTransactionAction> chunk, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         try
         {
-            await client.SubmitTransactionAsync(chunk, cancellationToken).ConfigureAwait(false);
+            var response = await client.SubmitTransactionAsync(chunk, cancellationToken).ConfigureAwait(false);
             metrics.Record("table", "batch", "ok", stopwatch.Elapsed.TotalMilliseconds, chunk.Count);
+            return response.Value;
         }
         catch (TableTransactionFailedException ex)
         {

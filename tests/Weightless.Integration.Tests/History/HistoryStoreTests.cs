@@ -295,6 +295,43 @@ public class HistoryStoreTests
     }
 
     [Fact]
+    public async Task Two_instances_with_stale_cached_state_store_the_same_history_as_one()
+    {
+        // Each HistoryStore keeps the state its last post committed; a second store over the same
+        // storage plays a second function instance that advances or rewinds the run behind its back.
+        var other = new HistoryStore(_context.Storage, TimeProvider.System);
+        var run = HistoryTestContext.NewRun();
+        var reference = HistoryTestContext.NewRun();
+        var steps = new List<(HistoryStore Store, long Offset, int Count)>
+        {
+            (History, 0, 300), (History, 300, 300), (other, 600, 500), (History, 1100, 300), (History, 1100, 300), (other, 1400, 100), (History, 1500, 200),
+        };
+        foreach (var (store, offset, count) in steps)
+        {
+            var lines = HistoryTestContext.Lines(offset, count);
+            Assert.Equal(offset + count, (await store.AppendHistoryAsync(run, offset, lines)).LineCount);
+            await History.AppendHistoryAsync(reference, offset, lines);
+        }
+        Assert.Equal(await _context.DerivedSnapshotAsync(reference), await _context.DerivedSnapshotAsync(run));
+
+        // The other instance rewinds to step 999; this one (its cache still at 1700 lines) gets the
+        // resumed run's posts, first one that ends before its cached watermark.
+        await other.RewindAsync(run, 999);
+        await History.RewindAsync(reference, 999);
+        foreach (var (offset, count) in new[] { (1000L, 200), (1200L, 100), (1300L, 600) })
+        {
+            var lines = HistoryTestContext.Lines(offset, count);
+            var appended = await History.AppendHistoryAsync(run, offset, lines);
+            Assert.Equal(offset + count, appended.LineCount);
+            Assert.Equal(offset + count - 1, appended.LastStep);
+            await other.AppendHistoryAsync(reference, offset, lines);
+        }
+        Assert.Equal(await _context.DerivedSnapshotAsync(reference), await _context.DerivedSnapshotAsync(run));
+        Assert.Equal(HistoryTestContext.Lines(0, 1900), (await other.ReadLinesAsync(run, 0, 5000)).Select(l => l.Text));
+        Assert.Equal(await other.QueryM4Async(reference, "loss", 0, 1900, 7), await other.QueryM4Async(run, "loss", 0, 1900, 7));
+    }
+
+    [Fact]
     public async Task Fork_copies_the_prefix_up_to_a_step_into_a_new_run()
     {
         var source = HistoryTestContext.NewRun("src");
