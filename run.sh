@@ -36,7 +36,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-start_azurite "$AZURITE_BLOB_PORT" "$AZURITE_QUEUE_PORT" "$AZURITE_TABLE_PORT" --location "$DATA_DIR/azurite"
+# Azurite keeps every table entity in memory even with --location; Node's default heap limit
+# (about 4 GB) ends it silently once a few million history entities are stored.
+export NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=12288}"
+AZURITE_LOG="$DATA_DIR/azurite.log" start_azurite "$AZURITE_BLOB_PORT" "$AZURITE_QUEUE_PORT" "$AZURITE_TABLE_PORT" --location "$DATA_DIR/azurite"
 STORAGE="$(connection_string "$AZURITE_BLOB_PORT" "$AZURITE_QUEUE_PORT" "$AZURITE_TABLE_PORT")"
 
 KEY_FILE="$DATA_DIR/admin.key"
@@ -61,4 +64,7 @@ echo "Weightless is up at http://127.0.0.1:$PORT"
 echo "Admin API key: $ADMIN_KEY"
 echo "  export WANDB_BASE_URL=http://127.0.0.1:$PORT WANDB_API_KEY=$ADMIN_KEY"
 echo "Data: $DATA_DIR    (Ctrl+C stops)"
-wait "$HOST_PID"
+# Whichever of the two ends first ends the other: a dev host without its storage only answers errors.
+wait -n "$HOST_PID" "$AZURITE_PID" || true
+if ! kill -0 "$AZURITE_PID" 2>/dev/null; then log "Azurite exited (see $DATA_DIR/azurite.log); stopping."; exit 1; fi
+log "The dev host exited; stopping."
