@@ -216,15 +216,7 @@ internal sealed class ArtifactTypeGraphType : ObjectGraphType<ArtifactTypeSource
     }
 }
 
-internal sealed class ArtifactTypeEdgeGraphType : ObjectGraphType<ArtifactTypeSource>
-{
-    public ArtifactTypeEdgeGraphType()
-    {
-        Name = "ArtifactTypeEdge";
-        Field<NonNullGraphType<ArtifactTypeGraphType>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => c.Source.Name);
-    }
-}
+internal sealed class ArtifactTypeEdgeGraphType() : NodeEdgeGraphType<ArtifactTypeSource, ArtifactTypeGraphType>("ArtifactTypeEdge", s => s.Name);
 
 internal sealed class ArtifactTypeConnectionGraphType : ObjectGraphType<IReadOnlyList<ArtifactTypeSource>>
 {
@@ -329,15 +321,7 @@ internal static class ArtifactCollectionFields
         string.IsNullOrEmpty(row.Tags) ? [] : System.Text.Json.JsonSerializer.Deserialize<List<string>>(row.Tags) ?? [];
 }
 
-internal sealed class ArtifactCollectionEdgeGraphType : ObjectGraphType<CollectionRow>
-{
-    public ArtifactCollectionEdgeGraphType()
-    {
-        Name = "ArtifactCollectionEdge";
-        Field<NonNullGraphType<ArtifactCollectionInterface>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => c.Source.Name);
-    }
-}
+internal sealed class ArtifactCollectionEdgeGraphType() : NodeEdgeGraphType<CollectionRow, ArtifactCollectionInterface>("ArtifactCollectionEdge", s => s.Name);
 
 internal sealed class ArtifactCollectionConnectionGraphType : ObjectGraphType<CollectionPage>
 {
@@ -385,15 +369,7 @@ internal sealed class ArtifactAliasGraphType : ObjectGraphType<ArtifactAliasInfo
     }
 }
 
-internal sealed class ArtifactAliasEdgeGraphType : ObjectGraphType<ArtifactAliasInfo>
-{
-    public ArtifactAliasEdgeGraphType()
-    {
-        Name = "ArtifactAliasEdge";
-        Field<NonNullGraphType<ArtifactAliasGraphType>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => c.Source.Alias);
-    }
-}
+internal sealed class ArtifactAliasEdgeGraphType() : NodeEdgeGraphType<ArtifactAliasInfo, ArtifactAliasGraphType>("ArtifactAliasEdge", s => s.Alias);
 
 internal sealed class ArtifactAliasConnectionGraphType : ObjectGraphType<IReadOnlyList<ArtifactAliasInfo>>
 {
@@ -456,15 +432,7 @@ internal sealed class ArtifactFileGraphType : ObjectGraphType<ArtifactFileInfo>
     }
 }
 
-internal sealed class ArtifactFileEdgeGraphType : ObjectGraphType<ArtifactFileInfo>
-{
-    public ArtifactFileEdgeGraphType()
-    {
-        Name = "ArtifactFileEdge";
-        Field<NonNullGraphType<ArtifactFileGraphType>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => c.Source.Entry.Path);
-    }
-}
+internal sealed class ArtifactFileEdgeGraphType() : NodeEdgeGraphType<ArtifactFileInfo, ArtifactFileGraphType>("ArtifactFileEdge", s => s.Entry.Path);
 
 internal sealed class ArtifactFileConnectionGraphType : ObjectGraphType<ArtifactFilePage>
 {
@@ -515,15 +483,7 @@ internal sealed class UploadUrlPartGraphType : ObjectGraphType<(long PartNumber,
     }
 }
 
-internal sealed class ArtifactFileUploadEdgeGraphType : ObjectGraphType<ArtifactFileUpload>
-{
-    public ArtifactFileUploadEdgeGraphType()
-    {
-        Name = "ArtifactFileUploadEdge";
-        Field<NonNullGraphType<ArtifactFileUploadGraphType>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => c.Source.Name);
-    }
-}
+internal sealed class ArtifactFileUploadEdgeGraphType() : NodeEdgeGraphType<ArtifactFileUpload, ArtifactFileUploadGraphType>("ArtifactFileUploadEdge", s => s.Name);
 
 internal sealed class ArtifactFileUploadConnectionGraphType : ObjectGraphType<IReadOnlyList<ArtifactFileUpload>>
 {

@@ -255,15 +255,7 @@ internal sealed class ArtifactCollectionMembershipGraphType : ObjectGraphType<Re
     }
 }
 
-internal sealed class ArtifactCollectionMembershipEdgeGraphType : ObjectGraphType<RegistryMembership>
-{
-    public ArtifactCollectionMembershipEdgeGraphType()
-    {
-        Name = "ArtifactCollectionMembershipEdge";
-        Field<NonNullGraphType<ArtifactCollectionMembershipGraphType>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => RegistryClientSchema.MembershipCursor(c.Source));
-    }
-}
+internal sealed class ArtifactCollectionMembershipEdgeGraphType() : NodeEdgeGraphType<RegistryMembership, ArtifactCollectionMembershipGraphType>("ArtifactCollectionMembershipEdge", s => RegistryClientSchema.MembershipCursor(s));
 
 internal sealed class ArtifactCollectionMembershipConnectionGraphType : ObjectGraphType<MembershipPage>
 {
@@ -288,15 +280,7 @@ internal sealed class ArtifactCollectionTagConnectionGraphType : ObjectGraphType
     }
 }
 
-internal sealed class ArtifactCollectionTagEdgeGraphType : ObjectGraphType<string>
-{
-    public ArtifactCollectionTagEdgeGraphType()
-    {
-        Name = "TagEdge";
-        Field<NonNullGraphType<ArtifactTagGraphType>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => c.Source);
-    }
-}
+internal sealed class ArtifactCollectionTagEdgeGraphType() : NodeEdgeGraphType<string, ArtifactTagGraphType>("TagEdge", s => s);
 
 internal sealed class ArtifactTypeInputGraphType : InputObjectGraphType
 {

@@ -227,15 +227,7 @@ internal sealed class FileType : ObjectGraphType<RunFileInfo>
     }
 }
 
-internal sealed class FileEdgeType : ObjectGraphType<RunFileInfo>
-{
-    public FileEdgeType()
-    {
-        Name = "FileEdge";
-        Field<NonNullGraphType<FileType>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => c.Source.Name);
-    }
-}
+internal sealed class FileEdgeType() : NodeEdgeGraphType<RunFileInfo, FileType>("FileEdge", s => s.Name);
 
 internal sealed class FileConnectionType : ObjectGraphType<FileConnectionSource>
 {
@@ -302,15 +294,7 @@ internal static class RunListing
 
 internal sealed record ProjectPage(IReadOnlyList<ProjectSource> Projects, bool HasMore);
 
-internal sealed class ProjectEdgeType : ObjectGraphType<ProjectSource>
-{
-    public ProjectEdgeType()
-    {
-        Name = "ProjectEdge";
-        Field<NonNullGraphType<ProjectType>>("node").Resolve(c => c.Source);
-        Field<NonNullGraphType<StringGraphType>>("cursor").Resolve(c => c.Source.Name);
-    }
-}
+internal sealed class ProjectEdgeType() : NodeEdgeGraphType<ProjectSource, ProjectType>("ProjectEdge", s => s.Name);
 
 internal sealed class ProjectConnectionType : ObjectGraphType<ProjectPage>
 {
