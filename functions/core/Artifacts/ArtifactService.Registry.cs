@@ -140,20 +140,9 @@ internal sealed partial class ArtifactService
     public async Task<CollectionRow> CreatePortfolioAsync(CollectionKey key, string type, string? description, IReadOnlyList<string> tags, CancellationToken cancellationToken)
     {
         CheckText(description, "description");
-        var now = clock.GetUtcNow();
-        var row = new CollectionRow
-        {
-            PartitionKey = key.PartitionKey,
-            Entity = key.Entity,
-            Project = key.Project,
-            Name = key.Collection,
-            Type = type,
-            Kind = CollectionKinds.Portfolio,
-            Description = description,
-            Tags = tags.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(tags),
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
+        var row = NewCollectionRow(key, type, CollectionKinds.Portfolio);
+        row.Description = description;
+        row.Tags = tags.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(tags);
         var table = await ArtifactsAsync().ConfigureAwait(false);
         try
         {

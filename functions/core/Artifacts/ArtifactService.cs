@@ -180,6 +180,22 @@ internal sealed partial class ArtifactService(
         return row;
     }
 
+    private CollectionRow NewCollectionRow(CollectionKey key, string type, string kind)
+    {
+        var now = clock.GetUtcNow();
+        return new CollectionRow
+        {
+            PartitionKey = key.PartitionKey,
+            Entity = key.Entity,
+            Project = key.Project,
+            Name = key.Collection,
+            Type = type,
+            Kind = kind,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+    }
+
     private async Task<CollectionRow> EnsureCollectionAsync(CollectionKey key, string type, string kind, CancellationToken cancellationToken)
     {
         var table = await ArtifactsAsync().ConfigureAwait(false);
@@ -198,18 +214,7 @@ internal sealed partial class ArtifactService(
                 }
                 return existing;
             }
-            var now = clock.GetUtcNow();
-            var row = new CollectionRow
-            {
-                PartitionKey = key.PartitionKey,
-                Entity = key.Entity,
-                Project = key.Project,
-                Name = key.Collection,
-                Type = type,
-                Kind = kind,
-                CreatedAt = now,
-                UpdatedAt = now,
-            };
+            var row = NewCollectionRow(key, type, kind);
             try
             {
                 row.ETag = await table.AddAsync(row, cancellationToken).ConfigureAwait(false);
