@@ -14,7 +14,8 @@ namespace Weightless.Integration.Tests.Query;
 /// </summary>
 public sealed class PythonPublicApiFlowTests(WandbTestHost host) : IClassFixture<WandbTestHost>
 {
-    private const string RunFragment = """
+    /// <summary>The Python 0.16.6 client's <c>RunFragment</c>, verbatim (every run query it sends includes it).</summary>
+    internal const string RunFragment = """
         fragment RunFragment on Run {
           id
           tags

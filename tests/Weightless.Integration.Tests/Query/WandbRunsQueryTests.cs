@@ -35,32 +35,7 @@ public sealed class WandbRunsQueryTests(WandbTestHost host) : IClassFixture<Wand
           }
         }
 
-        fragment RunFragment on Run {
-          id
-          tags
-          name
-          displayName
-          sweepName
-          state
-          config
-          group
-          jobType
-          commit
-          readOnly
-          createdAt
-          heartbeatAt
-          description
-          notes
-          systemMetrics
-          summaryMetrics
-          historyLineCount
-          user {
-            name
-            username
-          }
-          historyKeys
-        }
-        """;
+        """ + PythonPublicApiFlowTests.RunFragment;
 
     private sealed record Seeded(string Name, double Lr, string Optimizer, double Loss, string[] Tags, string Group);
 
