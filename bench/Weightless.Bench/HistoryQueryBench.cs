@@ -41,7 +41,13 @@ internal sealed class HistoryQueryBench : IBenchScenario
         var buckets = (int)options.Long("buckets", 1000);
         var batch = (int)options.Long("batch", 10_000);
         var iterations = (int)options.Long("iterations", 20);
-        var prefix = "h" + Guid.NewGuid().ToString("N")[..8];
+        var dashRuns = (int)options.Long("dash-runs", 20);
+        var dashMetrics = (int)options.Long("dash-metrics", 20);
+        var dashSteps = options.Long("dash-steps", 1000);
+        var dashBuckets = (int)options.Long("dash-buckets", 600);
+        // --prefix reuses data an earlier run seeded under that table prefix (query changes measured without reseeding).
+        var reuse = options.String("prefix");
+        var prefix = reuse ?? "h" + Guid.NewGuid().ToString("N")[..8];
         Console.WriteLine($"steps={steps:N0} chart={chartRuns} runs x {chartMetrics} metrics x {chartSteps:N0} steps buckets={buckets} batch={batch:N0} prefix={prefix}");
 
         ServiceProvider Provider()
@@ -60,12 +66,14 @@ internal sealed class HistoryQueryBench : IBenchScenario
         var admin = new Principal("admin", true, AuthMethod.ApiKey);
         var longRun = "long";
         var chartIds = Enumerable.Range(0, chartRuns).Select(i => "c" + i.ToString("D2", CultureInfo.InvariantCulture)).ToList();
-        await using (var seedProvider = Provider())
+        var dashIds = Enumerable.Range(0, dashRuns).Select(i => "d" + i.ToString("D2", CultureInfo.InvariantCulture)).ToList();
+        if (reuse is null)
         {
+            await using var seedProvider = Provider();
             await seedProvider.GetRequiredService<TenancyService>().CreateUserAsync(Entity, null, isInstanceAdmin: false, cancellationToken);
             var runs = seedProvider.GetRequiredService<RunService>();
             var ingestor = seedProvider.GetRequiredService<FileStreamIngestor>();
-            foreach (var id in chartIds.Prepend(longRun))
+            foreach (var id in chartIds.Concat(dashIds).Prepend(longRun))
             {
                 await runs.UpsertAsync(admin, new UpsertRunCommand { Entity = Entity, Project = Project, Name = id, State = "finished" }, cancellationToken);
             }
@@ -77,10 +85,13 @@ internal sealed class HistoryQueryBench : IBenchScenario
                 await SeedAsync(ingestor, new RunKey(Entity, Project, id), chartSteps, chartMetrics, batch, ct));
             var chartRows = chartSteps * chartRuns;
             Console.WriteLine($"seeded {chartRuns} chart runs: {chartRows:N0} rows x {chartMetrics} metrics in {seed.Elapsed.TotalSeconds:N1} s ({chartRows / seed.Elapsed.TotalSeconds:N0} rows/s, 4 runs in parallel)");
+            await Parallel.ForEachAsync(dashIds, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (id, ct) =>
+                await SeedAsync(ingestor, new RunKey(Entity, Project, id), dashSteps, dashMetrics, batch, ct));
         }
 
         var single = new M4Request([longRun], ["m0"], null, null, null, buckets);
         var chart = new M4Request(chartIds, Enumerable.Range(0, chartMetrics).Select(m => "m" + m.ToString(CultureInfo.InvariantCulture)).ToList(), null, null, null, buckets);
+        var dashboard = new M4Request(dashIds, Enumerable.Range(0, dashMetrics).Select(m => "m" + m.ToString(CultureInfo.InvariantCulture)).ToList(), null, null, null, dashBuckets);
 
         // Cold: a fresh provider per call (new storage clients and connections).
         var coldSingle = new List<double>();
@@ -118,8 +129,20 @@ internal sealed class HistoryQueryBench : IBenchScenario
         Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
         Console.WriteLine($"    stages per call: {StagesPerCall(stagesBefore, Stages(history.Stats), iterations)}");
 
+        // (c) The dashboard's first render: every run x metric of the workspace in one M4 call at about
+        // the panel's pixel width, a raw-row plan; the answer is also serialised as the host does (web JSON).
+        var dashAnswer = await history.M4Async(principal, Entity, Project, dashboard, cancellationToken);
+        var json = JsonSerializer.SerializeToUtf8Bytes(dashAnswer, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        Console.WriteLine($"(c) dashboard: {dashAnswer.Series.Count} series x {dashAnswer.Series[0].Buckets.Count} buckets from {dashAnswer.Series[0].Source}, {json.Length / 1e6:N1} MB JSON");
+        before = metrics.Snapshot();
+        stagesBefore = Stages(history.Stats);
+        QueryBench.Report("(c) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, dashboard, cancellationToken)));
+        Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
+        Console.WriteLine($"    stages per call: {StagesPerCall(stagesBefore, Stages(history.Stats), iterations)}");
+        QueryBench.Report("(c) warm incl. JSON", await RepeatAsync(iterations, async () => JsonSerializer.SerializeToUtf8Bytes(await history.M4Async(principal, Entity, Project, dashboard, cancellationToken), new JsonSerializerOptions(JsonSerializerDefaults.Web))));
+
         var exports = warmProvider.GetRequiredService<ExportService>();
-        foreach (var (run, rows) in new[] { (chartIds[0], chartSteps), (longRun, steps) })
+        foreach (var (run, rows) in options.Long("export", 1) == 0 ? [] : new[] { (chartIds[0], chartSteps), (longRun, steps) })
         {
             foreach (var format in new[] { ExportFormat.Csv, ExportFormat.JsonLines, ExportFormat.Parquet })
             {

@@ -114,16 +114,24 @@ internal sealed class HistoryStore
     /// Empty buckets are omitted.
     /// </summary>
     public async Task<IReadOnlyList<M4Bucket>> QueryM4Async(RunKey run, string metric, long minStep, long maxStep, int buckets, CancellationToken cancellationToken = default) =>
-        (await QueryM4Async(run, [metric], minStep, maxStep, buckets, null, cancellationToken).ConfigureAwait(false))[metric];
+        (await QueryM4Async(run, [metric], minStep, maxStep, buckets, null, null, cancellationToken).ConfigureAwait(false))[metric];
+
+    /// <summary>What M4 planning needs from a run's derived state (one point read).</summary>
+    public async Task<M4RunExtent> GetM4ExtentAsync(RunKey run, CancellationToken cancellationToken = default)
+    {
+        var state = await _stream.ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
+        return new M4RunExtent(state.FirstStep, state.MaxStep, state.Applied, state.RollupLevels);
+    }
 
     /// <summary>
     /// Exact M4 of each of <paramref name="metrics"/> over steps [minStep, maxStep] in one pass over the run:
-    /// level buckets wholly inside the range come from the plan's rollup level (one page range read for
-    /// every metric, split into concurrent reads when large), the partial level buckets at the two ends
-    /// from raw rows read concurrently with the pages. <paramref name="stats"/>, when given, collects
-    /// where the time went.
+    /// level buckets inside the range come from the plan's rollup level (one page range read for every
+    /// metric, split into concurrent reads when large), and so do the partial level buckets at the ends
+    /// where the run has no data beyond the range (its first/last step, from <paramref name="extent"/>,
+    /// read when not given); other partial ends come from raw rows read concurrently with the pages.
+    /// <paramref name="stats"/>, when given, collects where the time went.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, IReadOnlyList<M4Bucket>>> QueryM4Async(RunKey run, IReadOnlyList<string> metrics, long minStep, long maxStep, int buckets, M4QueryStats? stats, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<M4Bucket>>> QueryM4Async(RunKey run, IReadOnlyList<string> metrics, long minStep, long maxStep, int buckets, M4RunExtent? extent, M4QueryStats? stats, CancellationToken cancellationToken = default)
     {
         var result = new Dictionary<string, IReadOnlyList<M4Bucket>>(StringComparer.Ordinal);
         if (maxStep < minStep)
@@ -134,7 +142,16 @@ internal sealed class HistoryStore
             }
             return result;
         }
-        var plan = M4Levels.PlanQuery(minStep, maxStep, buckets);
+        var runExtent = extent ?? await GetM4ExtentAsync(run, cancellationToken).ConfigureAwait(false);
+        var plan = M4Levels.PlanQuery(minStep, maxStep, buckets, runExtent.Levels);
+        if (!plan.IsRaw)
+        {
+            plan = plan with
+            {
+                NoDataBefore = runExtent.FirstStep is { } first && minStep <= first,
+                NoDataAfter = maxStep >= (runExtent.LastStep ?? -1),
+            };
+        }
         var (rollupStart, rollupEnd) = plan.RollupSpan();
         var rawRanges = new List<(long From, long To)>();
         var pageReads = new List<Task<List<TableEntity>>>();
@@ -163,7 +180,7 @@ internal sealed class HistoryStore
         {
             rawRanges.Add((minStep, maxStep));
         }
-        var rawReads = rawRanges.Select(r => Timed(stats, M4Stage.RawRead, ReadPointsAsync(run, metrics, r.From, r.To, cancellationToken))).ToList();
+        var rawReads = rawRanges.Select(r => Timed(stats, M4Stage.RawRead, ReadPointsAsync(run, metrics, r.From, r.To, runExtent, cancellationToken))).ToList();
         await Task.WhenAll(pageReads.Cast<Task>().Concat(rawReads)).ConfigureAwait(false);
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -174,18 +191,34 @@ internal sealed class HistoryStore
         }
         var levelBuckets = metrics.Select(_ => new List<(long, M4Accumulator)>()).ToArray();
         var pageCount = 0;
+        var edgePage = M4Levels.PageIndex(M4Levels.FloorDiv(maxStep, plan.LevelWidth));
+        var edgeStale = false;
         foreach (var read in pageReads)
         {
             foreach (var entity in read.Result)
             {
                 if (entity.GetString("Metric") is { } name && metricIndex.TryGetValue(name, out var index))
                 {
-                    M4Page.ReadBuckets(entity.GetInt64("Page") ?? 0, LineCodec.ReadData(entity), levelBuckets[index]);
+                    var page = entity.GetInt64("Page") ?? 0;
+                    // The edge bucket past the range is complete only for the lines the extent saw; a page
+                    // that absorbed later lines (a post landing meanwhile) may hold steps past maxStep.
+                    edgeStale |= plan.NoDataAfter && page == edgePage && (entity.GetInt64("Applied") ?? 0) > runExtent.Applied;
+                    M4Page.ReadBuckets(LineStream.PageFormat(entity), plan.LevelWidth, page, LineCodec.ReadData(entity), levelBuckets[index]);
                     pageCount++;
                 }
             }
         }
         stats?.Add(M4Stage.Decode, watch.Elapsed, pageCount);
+        if (edgeStale)
+        {
+            plan = plan with { NoDataAfter = false };
+            var alignedEnd = plan.RollupSpan().End;
+            if (alignedEnd <= maxStep)
+            {
+                rawReads.Add(Timed(stats, M4Stage.RawRead, ReadPointsAsync(run, metrics, alignedEnd, maxStep, null, cancellationToken)));
+                await rawReads[^1].ConfigureAwait(false);
+            }
+        }
         watch.Restart();
         for (var i = 0; i < metrics.Count; i++)
         {
@@ -197,11 +230,16 @@ internal sealed class HistoryStore
 
     private const int MaxEntitiesPerRead = 1000;
 
-    /// <summary>Each metric's numeric points in rows with <c>_step</c> in [from, to] (one list per metric, in <paramref name="metrics"/> order).</summary>
-    private async Task<List<M4Point>[]> ReadPointsAsync(RunKey run, IReadOnlyList<string> metrics, long from, long to, CancellationToken cancellationToken)
+    /// <summary>
+    /// Each metric's numeric points in rows with <c>_step</c> in [from, to] (one list per metric, in
+    /// <paramref name="metrics"/> order). A range covering all of the run's steps (per <paramref name="extent"/>)
+    /// reads every row without consulting the step index.
+    /// </summary>
+    private async Task<List<M4Point>[]> ReadPointsAsync(RunKey run, IReadOnlyList<string> metrics, long from, long to, M4RunExtent? extent, CancellationToken cancellationToken)
     {
         var points = metrics.Select(_ => new List<M4Point>()).ToArray();
-        await foreach (var row in _stream.ReadRowsAsync(run, from, to, cancellationToken).ConfigureAwait(false))
+        var whole = extent is { } e && (from <= 0 || (e.FirstStep is { } first && from <= first)) && to >= (e.LastStep ?? -1);
+        await foreach (var row in _stream.ReadRowsAsync(run, whole ? null : from, whole ? null : to, cancellationToken).ConfigureAwait(false))
         {
             for (var i = 0; i < metrics.Count; i++)
             {
@@ -267,6 +305,12 @@ internal sealed class HistoryStore
         return new HistoryRewindResult(keep, archived, archiveId);
     }
 }
+
+/// <summary>
+/// What M4 planning needs from a run's derived state: its first and last effective step (first: null when
+/// unknown, for states stored before it was recorded), the line watermark they hold for, and its rollup level count.
+/// </summary>
+internal readonly record struct M4RunExtent(long? FirstStep, long? LastStep, long Applied, int Levels);
 
 /// <summary>After a rewind: the history line count kept, lines moved to the archive, and the archive id.</summary>
 internal sealed record HistoryRewindResult(long LineCount, long ArchivedLines, string ArchiveId);

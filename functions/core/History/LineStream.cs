@@ -256,6 +256,13 @@ internal sealed class LineStream
     {
         public long Applied { get; set; }
         public long? MaxStep { get; set; }
+
+        /// <summary>The first effective step, when known (states stored before it was recorded have none).</summary>
+        public long? FirstStep { get; set; }
+
+        /// <summary>The rollup levels kept (ids below it, see <see cref="M4Levels"/>): all for a new state, the legacy set for a state stored before more levels existed.</summary>
+        public int RollupLevels { get; set; } = M4Levels.LevelCount;
+
         public KeyIndex Keys { get; set; } = new();
         public ETag? ETag { get; set; }
     }
@@ -274,6 +281,8 @@ internal sealed class LineStream
         {
             Applied = entity.GetInt64("Applied") ?? 0,
             MaxStep = maxStep,
+            FirstStep = entity.GetInt64("FirstStep") is { } f && f >= 0 ? f : null,
+            RollupLevels = entity.GetInt32("Levels") ?? M4Levels.LegacyLevelCount,
             Keys = KeyIndex.Deserialize(json, maxStep),
             ETag = entity.ETag,
         };
@@ -285,6 +294,8 @@ internal sealed class LineStream
         {
             ["Applied"] = state.Applied,
             ["MaxStep"] = state.MaxStep ?? -1L,
+            ["FirstStep"] = state.FirstStep ?? -1L,
+            ["Levels"] = state.RollupLevels,
             ["KeyCount"] = state.Keys.Count,
         };
         LineCodec.WriteData(entity, LineCodec.Compress(state.Keys.Serialize()));
@@ -481,9 +492,14 @@ internal sealed class LineStream
             keysAdded += state.Keys.AddRow(row.Flat);
         }
         state.Keys.LastStep = state.MaxStep;
+        if (maxBefore is null)
+        {
+            // No effective row before this round: its first one is the run's first step.
+            state.FirstStep = minEffective;
+        }
         var table = await TableAsync().ConfigureAwait(false);
         var contributions = new Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>>();
-        points.AddTo(contributions);
+        points.AddTo(contributions, state.RollupLevels);
         var pageActions = contributions.Count > 0
             ? await BuildPageActionsAsync(run, contributions, to, inferAbsentPages ? maxBefore : long.MaxValue, cachedPages, cancellationToken).ConfigureAwait(false)
             : [];
@@ -558,11 +574,12 @@ internal sealed class LineStream
             }
         }
 
-        public void AddTo(Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>> contributions)
+        /// <summary>Fans the points out to the pages of levels [0, <paramref name="levelCount"/>).</summary>
+        public void AddTo(Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>> contributions, int levelCount = M4Levels.LevelCount)
         {
             foreach (var (metric, points) in _byMetric)
             {
-                for (var level = 0; level < M4Levels.Widths.Length; level++)
+                for (var level = 0; level < levelCount; level++)
                 {
                     List<(int Slot, long Line, long Step, double Value)>? target = null;
                     var targetPage = long.MinValue;
@@ -625,8 +642,14 @@ internal sealed class LineStream
         return result;
     }
 
-    public static M4Page DecodePage(TableEntity entity) =>
-        M4Page.Deserialize(entity.GetInt64("Applied") ?? 0, LineCodec.ReadData(entity));
+    public static M4Page DecodePage(TableEntity entity)
+    {
+        var level = entity.GetInt32("Level") ?? 0;
+        return M4Page.Deserialize(PageFormat(entity), entity.GetInt64("Applied") ?? 0, M4Levels.Widths[level], entity.GetInt64("Page") ?? 0, LineCodec.ReadData(entity));
+    }
+
+    /// <summary>A page entity's byte format: pages written before formats were recorded are fixed-width.</summary>
+    public static int PageFormat(TableEntity entity) => entity.GetInt32("Format") ?? M4Page.FixedFormat;
 
     /// <summary>
     /// The page writes for a round's contributions. A page comes from <paramref name="cachedPages"/> (its
@@ -699,8 +722,9 @@ internal sealed class LineStream
                 ["Metric"] = metric,
                 ["Level"] = level,
                 ["Page"] = pageIndex,
+                ["Format"] = M4Page.CompactFormat,
             };
-            LineCodec.WriteData(entity, page.Serialize());
+            LineCodec.WriteData(entity, page.Serialize(M4Page.CompactFormat, M4Levels.Widths[level], pageIndex));
             actions.Add(stored is null
                 ? new TableTransactionAction(TableTransactionActionType.Add, entity)
                 : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, stored.ETag));

@@ -93,17 +93,26 @@ internal struct M4Accumulator
 
 /// <summary>
 /// Rollup resolutions and query planning.
-/// Levels are fixed step widths 16, 256, 4,096 and 65,536 (16^1..16^4): a factor of 16 between
-/// levels means any requested resolution is served by a level at most 16x finer than needed, so a
-/// query touches at most ~16x the requested buckets of stored rollups (1,000 buckets over 1M steps:
-/// width 256, ~3,900 level buckets in ~61 pages), while writes stay cheap (4 levels per metric).
+/// Levels are fixed step widths, stored by level id: ids 0-3 are 16, 256, 4,096 and 65,536 (the
+/// level set of runs stored before 2026-11-29, <see cref="LegacyLevelCount"/>), ids 4-6 add 64, 1,024
+/// and 16,384, so runs stored since have a factor of 4 between neighbouring widths: any requested
+/// resolution is served by a level at most 4x finer than needed (a 20-run chart of 100,000 steps at
+/// 1,000 buckets reads width-64 instead of width-16 buckets: 4x fewer bytes), for 7 instead of 4 page
+/// writes per metric and post. A run's derived state records its level set (<c>Levels</c>), so
+/// older runs are planned with the levels they have.
 /// Widths are absolute (bucket i of width w covers [i*w, (i+1)*w)), so every level nests exactly
-/// in the next and a bucket never changes once its steps are past.
+/// in any coarser one and a bucket never changes once its steps are past.
 /// Ranges narrower than 16 x the requested buckets are answered from raw rows.
 /// </summary>
 internal static class M4Levels
 {
-    public static readonly long[] Widths = [16, 256, 4096, 65536];
+    public static readonly long[] Widths = [16, 256, 4096, 65536, 64, 1024, 16384];
+
+    /// <summary>Levels of runs whose state has no level count: ids 0-3.</summary>
+    public const int LegacyLevelCount = 4;
+
+    /// <summary>Levels of runs stored now: every id in <see cref="Widths"/>.</summary>
+    public const int LevelCount = 7;
 
     /// <summary>Buckets per stored page entity (64: a page is at most ~4.7 KiB, so an append rewrites little).</summary>
     public const int PageSlots = 64;
@@ -115,8 +124,11 @@ internal static class M4Levels
     /// [floor(i*n/B), floor((i+1)*n/B)), so widths differ by at most one cell and every boundary is
     /// cell-aligned — a whole level bucket always lands in exactly one output bucket, which keeps
     /// first/min/max/last exact.
+    /// <see cref="NoDataBefore"/> / <see cref="NoDataAfter"/>: the run has no row below MinStep / above
+    /// MaxStep, so the level bucket holding MinStep / MaxStep — partly outside the range — holds only
+    /// steps inside it and is served from the rollup instead of raw rows.
     /// </summary>
-    public readonly record struct Plan(int Level, long LevelWidth, int BucketCount, long FirstCell, long CellCount, long MinStep, long MaxStep)
+    public readonly record struct Plan(int Level, long LevelWidth, int BucketCount, long FirstCell, long CellCount, long MinStep, long MaxStep, bool NoDataBefore = false, bool NoDataAfter = false)
     {
         public bool IsRaw => Level < 0;
 
@@ -137,40 +149,49 @@ internal static class M4Levels
             return (Math.Max(startCell * CellWidth, MinStep), Math.Min(endCell * CellWidth, MaxStep + 1));
         }
 
-        /// <summary>The steps inside [MinStep, MaxStep] fully covered by level buckets: [start, end).</summary>
+        /// <summary>
+        /// The steps served by level buckets: [start, end), the level buckets wholly inside [MinStep, MaxStep]
+        /// plus an edge bucket reaching past the range where the run has no data beyond it.
+        /// </summary>
         public (long Start, long End) RollupSpan()
         {
             if (IsRaw)
             {
                 return (0, 0);
             }
-            var start = CeilDiv(MinStep, LevelWidth) * LevelWidth;
-            var end = FloorDiv(MaxStep + 1, LevelWidth) * LevelWidth;
+            var start = (NoDataBefore ? FloorDiv(MinStep, LevelWidth) : CeilDiv(MinStep, LevelWidth)) * LevelWidth;
+            var end = (NoDataAfter ? FloorDiv(MaxStep, LevelWidth) + 1 : FloorDiv(MaxStep + 1, LevelWidth)) * LevelWidth;
             return start < end ? (start, end) : (0, 0);
         }
     }
 
     /// <summary>
-    /// The coarsest level whose width is at most range / <paramref name="buckets"/> (so the range holds
-    /// at least that many level buckets), its buckets merged into exactly <paramref name="buckets"/>
-    /// output buckets; raw steps when even the finest level is too coarse (fewer buckets only when the
-    /// range has fewer steps than requested).
+    /// The coarsest of the first <paramref name="levelCount"/> levels whose width is at most range /
+    /// <paramref name="buckets"/> (so the range holds at least that many level buckets), its buckets
+    /// merged into exactly <paramref name="buckets"/> output buckets; raw steps when even the finest
+    /// level is too coarse (fewer buckets only when the range has fewer steps than requested).
     /// </summary>
-    public static Plan PlanQuery(long minStep, long maxStep, int buckets)
+    public static Plan PlanQuery(long minStep, long maxStep, int buckets, int levelCount = LevelCount)
     {
         buckets = Math.Max(1, buckets);
+        levelCount = Math.Min(levelCount, Widths.Length);
         var span = maxStep - minStep + 1;
-        for (var level = Widths.Length - 1; level >= 0; level--)
+        var best = -1;
+        for (var level = 0; level < levelCount; level++)
         {
-            var width = Widths[level];
-            if (span / width >= buckets)
+            if (span / Widths[level] >= buckets && (best < 0 || Widths[level] > Widths[best]))
             {
-                var firstCell = FloorDiv(minStep, width);
-                var cells = FloorDiv(maxStep, width) - firstCell + 1;
-                return new Plan(level, width, buckets, firstCell, cells, minStep, maxStep);
+                best = level;
             }
         }
-        return new Plan(-1, 1, (int)Math.Min(buckets, span), minStep, span, minStep, maxStep);
+        if (best < 0)
+        {
+            return new Plan(-1, 1, (int)Math.Min(buckets, span), minStep, span, minStep, maxStep);
+        }
+        var width = Widths[best];
+        var firstCell = FloorDiv(minStep, width);
+        var cells = FloorDiv(maxStep, width) - firstCell + 1;
+        return new Plan(best, width, buckets, firstCell, cells, minStep, maxStep);
     }
 
     public static long BucketIndex(long step, int level) => FloorDiv(step, Widths[level]);
@@ -214,8 +235,8 @@ internal static class M4Compute
         var (rollupStart, rollupEnd) = plan.RollupSpan();
         if (rollupStart < rollupEnd)
         {
-            var firstBucket = rollupStart / plan.LevelWidth;
-            var lastBucket = rollupEnd / plan.LevelWidth - 1;
+            var firstBucket = M4Levels.FloorDiv(rollupStart, plan.LevelWidth);
+            var lastBucket = M4Levels.FloorDiv(rollupEnd, plan.LevelWidth) - 1;
             foreach (var (index, aggregate) in levelBuckets)
             {
                 if (index >= firstBucket && index <= lastBucket)
@@ -256,10 +277,25 @@ internal static class M4Compute
 /// One stored page of level buckets of one metric: up to <see cref="M4Levels.PageSlots"/> buckets,
 /// plus the line watermark it has absorbed (rows with a line index below <see cref="AppliedThrough"/>
 /// are in it), which is what makes re-applying a re-sent chunk a no-op.
+/// Two byte formats, told apart by the page entity's <c>Format</c> property:
+/// <see cref="FixedFormat"/> (pages written before 2026-11-29, no property): 83 bytes per bucket;
+/// <see cref="CompactFormat"/>: per bucket varints for slot, count and non-finite count, a flags byte,
+/// then only the distinct points (a bucket's min and max are often its first or last), each as a
+/// varint step offset from the bucket's start and the 8-byte value — 20-45 bytes instead of 83.
 /// </summary>
 internal sealed class M4Page
 {
-    private const int EntryBytes = 2 + 8 + 8 + 1 + 4 * 16;
+    public const int FixedFormat = 1;
+    public const int CompactFormat = 2;
+
+    private const int FixedEntryBytes = 2 + 8 + 8 + 1 + 4 * 16;
+
+    private const byte HasPointsFlag = 1;
+    private const byte LastIsFirst = 2;
+    private const byte MinIsFirst = 4;
+    private const byte MinIsLast = 8;
+    private const byte MaxIsFirst = 16;
+    private const byte MaxIsLast = 32;
 
     public M4Page(long appliedThrough, SortedDictionary<int, M4Accumulator> slots)
     {
@@ -273,9 +309,61 @@ internal sealed class M4Page
 
     public M4Page Clone() => new(AppliedThrough, new SortedDictionary<int, M4Accumulator>(Slots));
 
-    public byte[] Serialize()
+    /// <summary>The page's bytes in <paramref name="format"/>; <paramref name="width"/> and <paramref name="pageIndex"/> place its buckets (compact steps are bucket-relative).</summary>
+    public byte[] Serialize(int format, long width, long pageIndex)
     {
-        var data = new byte[Slots.Count * EntryBytes];
+        if (format == FixedFormat)
+        {
+            return SerializeFixed();
+        }
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(Slots.Count * 32 + 16);
+        foreach (var (slot, a) in Slots)
+        {
+            var bucketStart = (pageIndex * M4Levels.PageSlots + slot) * width;
+            LineCodec.WriteVarint(buffer, (ulong)slot);
+            LineCodec.WriteVarint(buffer, (ulong)a.Count);
+            LineCodec.WriteVarint(buffer, (ulong)a.NonFiniteCount);
+            byte flags = 0;
+            if (a.HasPoints)
+            {
+                flags = HasPointsFlag;
+                flags |= a.Last.Step == a.First.Step ? LastIsFirst : (byte)0;
+                flags |= a.Min.Step == a.First.Step ? MinIsFirst : a.Min.Step == a.Last.Step ? MinIsLast : (byte)0;
+                flags |= a.Max.Step == a.First.Step ? MaxIsFirst : a.Max.Step == a.Last.Step ? MaxIsLast : (byte)0;
+            }
+            buffer.GetSpan(1)[0] = flags;
+            buffer.Advance(1);
+            if (!a.HasPoints)
+            {
+                continue;
+            }
+            WritePoint(buffer, a.First, bucketStart);
+            if ((flags & LastIsFirst) == 0)
+            {
+                WritePoint(buffer, a.Last, bucketStart);
+            }
+            if ((flags & (MinIsFirst | MinIsLast)) == 0)
+            {
+                WritePoint(buffer, a.Min, bucketStart);
+            }
+            if ((flags & (MaxIsFirst | MaxIsLast)) == 0)
+            {
+                WritePoint(buffer, a.Max, bucketStart);
+            }
+        }
+        return buffer.WrittenSpan.ToArray();
+
+        static void WritePoint(System.Buffers.ArrayBufferWriter<byte> buffer, M4Point point, long bucketStart)
+        {
+            LineCodec.WriteVarint(buffer, (ulong)(point.Step - bucketStart));
+            BinaryPrimitives.WriteDoubleLittleEndian(buffer.GetSpan(8), point.Value);
+            buffer.Advance(8);
+        }
+    }
+
+    private byte[] SerializeFixed()
+    {
+        var data = new byte[Slots.Count * FixedEntryBytes];
         var span = data.AsSpan();
         foreach (var (slot, a) in Slots)
         {
@@ -290,19 +378,20 @@ internal sealed class M4Page
                 BinaryPrimitives.WriteDoubleLittleEndian(p[8..], point.Value);
                 p = p[16..];
             }
-            span = span[EntryBytes..];
+            span = span[FixedEntryBytes..];
         }
         return data;
     }
 
-    public static M4Page Deserialize(long appliedThrough, ReadOnlySpan<byte> data)
+    public static M4Page Deserialize(int format, long appliedThrough, long width, long pageIndex, ReadOnlySpan<byte> data)
     {
         var slots = new SortedDictionary<int, M4Accumulator>();
-        while (data.Length >= EntryBytes)
+        var buckets = new List<(long BucketIndex, M4Accumulator Aggregate)>();
+        ReadBuckets(format, width, pageIndex, data, buckets);
+        var baseIndex = pageIndex * M4Levels.PageSlots;
+        foreach (var (index, aggregate) in buckets)
         {
-            var (slot, accumulator) = ReadEntry(data);
-            slots[slot] = accumulator;
-            data = data[EntryBytes..];
+            slots[(int)(index - baseIndex)] = aggregate;
         }
         return new M4Page(appliedThrough, slots);
     }
@@ -311,18 +400,51 @@ internal sealed class M4Page
     /// Appends a stored page's buckets to <paramref name="into"/> as (level bucket index, aggregate)
     /// straight from the bytes — the read path needs neither the watermark nor a sorted copy.
     /// </summary>
-    public static void ReadBuckets(long pageIndex, ReadOnlySpan<byte> data, List<(long BucketIndex, M4Accumulator Aggregate)> into)
+    public static void ReadBuckets(int format, long width, long pageIndex, ReadOnlySpan<byte> data, List<(long BucketIndex, M4Accumulator Aggregate)> into)
     {
         var baseIndex = pageIndex * M4Levels.PageSlots;
-        while (data.Length >= EntryBytes)
+        if (format == FixedFormat)
         {
-            var (slot, accumulator) = ReadEntry(data);
-            into.Add((baseIndex + slot, accumulator));
-            data = data[EntryBytes..];
+            while (data.Length >= FixedEntryBytes)
+            {
+                var (slot, accumulator) = ReadFixedEntry(data);
+                into.Add((baseIndex + slot, accumulator));
+                data = data[FixedEntryBytes..];
+            }
+            return;
+        }
+        var position = 0;
+        while (position < data.Length)
+        {
+            var index = baseIndex + (long)LineCodec.ReadVarint(data, ref position);
+            var bucketStart = index * width;
+            var a = new M4Accumulator
+            {
+                Count = (long)LineCodec.ReadVarint(data, ref position),
+                NonFiniteCount = (long)LineCodec.ReadVarint(data, ref position),
+            };
+            var flags = data[position++];
+            if ((flags & HasPointsFlag) != 0)
+            {
+                a.HasPoints = true;
+                a.First = ReadPoint(data, ref position, bucketStart);
+                a.Last = (flags & LastIsFirst) != 0 ? a.First : ReadPoint(data, ref position, bucketStart);
+                a.Min = (flags & MinIsFirst) != 0 ? a.First : (flags & MinIsLast) != 0 ? a.Last : ReadPoint(data, ref position, bucketStart);
+                a.Max = (flags & MaxIsFirst) != 0 ? a.First : (flags & MaxIsLast) != 0 ? a.Last : ReadPoint(data, ref position, bucketStart);
+            }
+            into.Add((index, a));
+        }
+
+        static M4Point ReadPoint(ReadOnlySpan<byte> data, ref int position, long bucketStart)
+        {
+            var step = bucketStart + (long)LineCodec.ReadVarint(data, ref position);
+            var value = BinaryPrimitives.ReadDoubleLittleEndian(data[position..]);
+            position += 8;
+            return new M4Point(step, value);
         }
     }
 
-    private static (int Slot, M4Accumulator Accumulator) ReadEntry(ReadOnlySpan<byte> data)
+    private static (int Slot, M4Accumulator Accumulator) ReadFixedEntry(ReadOnlySpan<byte> data)
     {
         var a = new M4Accumulator
         {

@@ -112,16 +112,18 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
         var series = new ConcurrentDictionary<(int Run, int Metric), M4SeriesDto>();
         if (xAxis == HistoryValues.StepKey)
         {
-            var indexes = new KeyIndex[keys.Count];
-            await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) => indexes[r] = await history.GetKeysAsync(keys[r], ct).ConfigureAwait(false)).ConfigureAwait(false);
+            var extents = new M4RunExtent[keys.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) => extents[r] = await history.GetM4ExtentAsync(keys[r], ct).ConfigureAwait(false)).ConfigureAwait(false);
             var minStep = (long)Math.Max(0, Math.Ceiling(request.Min ?? 0));
-            var dataMax = indexes.Max(k => k.LastStep ?? -1);
+            var dataMax = extents.Max(e => e.LastStep ?? -1);
             var maxStep = request.Max is { } m ? (long)Math.Floor(Math.Min(m, long.MaxValue / 2)) : dataMax;
-            var source = M4Levels.PlanQuery(minStep, Math.Max(minStep, maxStep), buckets).IsRaw ? "raw" : "rollup";
+            // Every run is planned with the levels all of them have, so the series share bucket boundaries.
+            var levels = extents.Min(e => e.Levels);
+            var source = M4Levels.PlanQuery(minStep, Math.Max(minStep, maxStep), buckets, levels).IsRaw ? "raw" : "rollup";
             // One pass per run serves every metric: one rollup page range read plus the raw edges.
             await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) =>
             {
-                var results = await history.QueryM4Async(keys[r], metrics, minStep, maxStep, buckets, Stats, ct).ConfigureAwait(false);
+                var results = await history.QueryM4Async(keys[r], metrics, minStep, maxStep, buckets, extents[r] with { Levels = levels }, Stats, ct).ConfigureAwait(false);
                 for (var mi = 0; mi < metrics.Count; mi++)
                 {
                     series[(r, mi)] = new M4SeriesDto(keys[r].RunId, metrics[mi], results[metrics[mi]].Select(ToDto).ToList(), source);

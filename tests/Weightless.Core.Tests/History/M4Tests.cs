@@ -202,21 +202,99 @@ public class M4Tests
         }
     }
 
-    [Fact]
-    public void Pages_round_trip()
+    [Theory]
+    [InlineData(M4Page.FixedFormat)]
+    [InlineData(M4Page.CompactFormat)]
+    public void Pages_round_trip(int format)
     {
         var slots = new SortedDictionary<int, M4Accumulator>();
         var a = default(M4Accumulator);
-        a.Add(17, 2.5);
-        a.Add(18, double.NaN);
-        a.Add(20, -3);
+        a.Add(7 * 16 + 1, 2.5);
+        a.Add(7 * 16 + 2, double.NaN);
+        a.Add(7 * 16 + 4, -3);
         slots[1] = a;
         var b = default(M4Accumulator);
-        b.Add(1000, double.NegativeInfinity);
+        b.Add(7 * 16 * 64 + 63 * 16 + 15, double.NegativeInfinity);
         slots[63] = b;
-        var page = M4Page.Deserialize(99, new M4Page(99, slots).Serialize());
+        var bytes = new M4Page(99, slots).Serialize(format, 16, 7);
+        var page = M4Page.Deserialize(format, 99, 16, 7, bytes);
         Assert.Equal(99, page.AppliedThrough);
         Assert.Equal(slots.Select(kv => (kv.Key, kv.Value.ToBucket(0, 1))), page.Slots.Select(kv => (kv.Key, kv.Value.ToBucket(0, 1))));
+    }
+
+    [Fact]
+    public void Compact_pages_round_trip_every_level_bucket_of_random_series_and_are_at_most_half_the_fixed_size()
+    {
+        var random = new Random(29);
+        long compactBytes = 0, fixedBytes = 0;
+        for (var trial = 0; trial < 60; trial++)
+        {
+            var points = Series(random, trial % 6, random.Next(1, 4000));
+            for (var level = 0; level < M4Levels.Widths.Length; level++)
+            {
+                var width = M4Levels.Widths[level];
+                foreach (var page in LevelBuckets(points, level, random).GroupBy(b => M4Levels.PageIndex(b.Item1)))
+                {
+                    var slots = new SortedDictionary<int, M4Accumulator>(page.ToDictionary(b => (int)(b.Item1 - page.Key * M4Levels.PageSlots), b => b.Item2));
+                    var stored = new M4Page(5, slots);
+                    var compact = stored.Serialize(M4Page.CompactFormat, width, page.Key);
+                    compactBytes += compact.Length;
+                    fixedBytes += stored.Serialize(M4Page.FixedFormat, width, page.Key).Length;
+                    var read = new List<(long, M4Accumulator)>();
+                    M4Page.ReadBuckets(M4Page.CompactFormat, width, page.Key, compact, read);
+                    Assert.Equal(page.OrderBy(b => b.Item1).Select(b => (b.Item1, b.Item2.ToBucket(0, 1))), read.Select(b => (b.Item1, b.Item2.ToBucket(0, 1))));
+                }
+            }
+        }
+        Assert.True(compactBytes * 2 <= fixedBytes, $"compact {compactBytes} B vs fixed {fixedBytes} B");
+    }
+
+    [Fact]
+    public void Edge_level_buckets_past_the_range_are_served_from_rollups_exactly_when_the_run_has_no_data_beyond()
+    {
+        var random = new Random(1129);
+        var cases = 0;
+        for (var trial = 0; trial < 120; trial++)
+        {
+            var points = Series(random, trial % 6, random.Next(1, 6000));
+            var levels = Enumerable.Range(0, M4Levels.Widths.Length).Select(l => LevelBuckets(points, l, random)).ToArray();
+            var first = points[0].Step;
+            var last = points[^1].Step;
+            for (var query = 0; query < 4; query++)
+            {
+                // Ranges that reach past the data's ends (the chart's default range) and ones that cut into it.
+                var min = random.Next(0, 2) == 0 ? random.NextInt64(0, first + 1) : random.NextInt64(0, last + 1);
+                var max = random.Next(0, 2) == 0 ? last + random.Next(0, 100) : random.NextInt64(min, last + 200);
+                var plan = M4Levels.PlanQuery(min, max, random.Next(1, 60));
+                if (plan.IsRaw)
+                {
+                    continue;
+                }
+                plan = plan with { NoDataBefore = min <= first, NoDataAfter = max >= last };
+                var (start, end) = plan.RollupSpan();
+                Assert.True(start >= end || ((!plan.NoDataBefore || start <= min) && (!plan.NoDataAfter || end > max)));
+                // Raw points only where the rollup does not reach: none at all when the range encloses the data.
+                var raw = points.Where(p => p.Step < start || p.Step >= end).ToList();
+                Assert.Equal(M4Compute.BruteForce(points, plan), M4Compute.Combine(plan, levels[plan.Level], raw));
+                cases++;
+            }
+        }
+        Assert.True(cases > 150, $"{cases} rollup plans");
+    }
+
+    [Fact]
+    public void Runs_with_the_legacy_level_set_are_planned_with_its_widths_only()
+    {
+        Assert.Equal(64, M4Levels.PlanQuery(0, 99_999, 1000).LevelWidth);
+        Assert.Equal(16, M4Levels.PlanQuery(0, 99_999, 1000, M4Levels.LegacyLevelCount).LevelWidth);
+        Assert.Equal(16384, M4Levels.PlanQuery(0, 20_000_000, 1000).LevelWidth);
+        Assert.Equal(4096, M4Levels.PlanQuery(0, 20_000_000, 1000, M4Levels.LegacyLevelCount).LevelWidth);
+        var random = new Random(3);
+        for (var buckets = 1; buckets < 5000; buckets = buckets * 3 + 1)
+        {
+            var plan = M4Levels.PlanQuery(random.Next(0, 1000), random.Next(1000, 50_000_000), buckets, M4Levels.LegacyLevelCount);
+            Assert.True(plan.IsRaw || plan.Level < M4Levels.LegacyLevelCount);
+        }
     }
 
     [Fact]

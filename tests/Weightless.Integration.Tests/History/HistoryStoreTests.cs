@@ -211,7 +211,7 @@ public class HistoryStoreTests
             var expected = M4Compute.BruteForce(points, M4Levels.PlanQuery(min, max, buckets));
             Assert.Equal(expected, await History.QueryM4Async(run, metric, min, max, buckets));
             // The chart path reads several metrics in one pass; a metric the run never logged answers no buckets.
-            var together = await History.QueryM4Async(run, [metric, "never-logged"], min, max, buckets, null);
+            var together = await History.QueryM4Async(run, [metric, "never-logged"], min, max, buckets, null, null);
             Assert.Equal(expected, together[metric]);
             Assert.Empty(together["never-logged"]);
         }
