@@ -18,10 +18,14 @@ namespace Weightless.Bench;
 /// History reads at scale, through the REST API's services minus HTTP (role checks included):
 /// (2) one metric of <c>--steps</c> steps (1,000,000) → <c>--buckets</c> (1,000) M4 buckets;
 /// (3) a chart call: <c>--chart-runs</c> (20) runs × <c>--chart-metrics</c> (5) metrics × <c>--chart-steps</c>
-/// (100,000) steps at <c>--buckets</c> buckets; (4) full history export (CSV, JSON lines, Parquet) rows/s.
+/// (100,000) steps at <c>--buckets</c> buckets; (c) the dashboard's first render: <c>--dash-runs</c> (20) runs ×
+/// <c>--dash-metrics</c> (20) metrics × <c>--dash-steps</c> (1,000) steps in one call at <c>--dash-buckets</c> (600,
+/// about a panel's pixel width: a raw-row plan), with and without serialising the answer; (4) full history
+/// export (CSV, JSON lines, Parquet) rows/s (<c>--export 0</c> skips it).
 /// Seeding goes through the ingest path (<see cref="FileStreamIngestor"/>: chunks, key index, M4 rollups) in
 /// posts of <c>--batch</c> (10,000) lines. "cold" = a fresh service provider (new clients, no cached
-/// table handles), "warm" = repeated calls. Options also: --iterations (20), --storage.
+/// table handles), "warm" = repeated calls. Options also: --iterations (20), --storage, --prefix (query data an
+/// earlier run seeded under that table prefix instead of seeding).
 /// </summary>
 internal sealed class HistoryQueryBench : IBenchScenario
 {
@@ -30,7 +34,7 @@ internal sealed class HistoryQueryBench : IBenchScenario
 
     public string Name => "history";
 
-    public string Description => "M4 of one 1M-step metric, a 20 runs x 5 metrics x 100k steps chart call, history export rows/s (--steps, --chart-runs, --chart-metrics, --chart-steps, --buckets, --batch, --iterations, --storage)";
+    public string Description => "M4 of one 1M-step metric, a 20 runs x 5 metrics x 100k steps chart call, the dashboard's 20 x 20 x 1k first render, history export rows/s (--steps, --chart-runs, --chart-metrics, --chart-steps, --dash-runs, --dash-metrics, --dash-steps, --dash-buckets, --buckets, --batch, --iterations, --export, --prefix, --storage)";
 
     public async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
@@ -132,14 +136,14 @@ internal sealed class HistoryQueryBench : IBenchScenario
         // (c) The dashboard's first render: every run x metric of the workspace in one M4 call at about
         // the panel's pixel width, a raw-row plan; the answer is also serialised as the host does (web JSON).
         var dashAnswer = await history.M4Async(principal, Entity, Project, dashboard, cancellationToken);
-        var json = JsonSerializer.SerializeToUtf8Bytes(dashAnswer, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        var json = JsonSerializer.SerializeToUtf8Bytes(dashAnswer, Weightless.Core.Http.RequestBody.Options);
         Console.WriteLine($"(c) dashboard: {dashAnswer.Series.Count} series x {dashAnswer.Series[0].Buckets.Count} buckets from {dashAnswer.Series[0].Source}, {json.Length / 1e6:N1} MB JSON");
         before = metrics.Snapshot();
         stagesBefore = Stages(history.Stats);
         QueryBench.Report("(c) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, dashboard, cancellationToken)));
         Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
         Console.WriteLine($"    stages per call: {StagesPerCall(stagesBefore, Stages(history.Stats), iterations)}");
-        QueryBench.Report("(c) warm incl. JSON", await RepeatAsync(iterations, async () => JsonSerializer.SerializeToUtf8Bytes(await history.M4Async(principal, Entity, Project, dashboard, cancellationToken), new JsonSerializerOptions(JsonSerializerDefaults.Web))));
+        QueryBench.Report("(c) warm incl. JSON", await RepeatAsync(iterations, async () => JsonSerializer.SerializeToUtf8Bytes(await history.M4Async(principal, Entity, Project, dashboard, cancellationToken), Weightless.Core.Http.RequestBody.Options)));
 
         var exports = warmProvider.GetRequiredService<ExportService>();
         foreach (var (run, rows) in options.Long("export", 1) == 0 ? [] : new[] { (chartIds[0], chartSteps), (longRun, steps) })

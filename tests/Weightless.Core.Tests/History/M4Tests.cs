@@ -287,8 +287,9 @@ public class M4Tests
     {
         Assert.Equal(64, M4Levels.PlanQuery(0, 99_999, 1000).LevelWidth);
         Assert.Equal(16, M4Levels.PlanQuery(0, 99_999, 1000, M4Levels.LegacyLevelCount).LevelWidth);
-        Assert.Equal(16384, M4Levels.PlanQuery(0, 20_000_000, 1000).LevelWidth);
-        Assert.Equal(4096, M4Levels.PlanQuery(0, 20_000_000, 1000, M4Levels.LegacyLevelCount).LevelWidth);
+        Assert.Equal(64, M4Levels.PlanQuery(0, 255_998, 1000).LevelWidth);
+        Assert.Equal(256, M4Levels.PlanQuery(0, 255_999, 1000).LevelWidth);
+        Assert.Equal(4096, M4Levels.PlanQuery(0, 20_000_000, 1000).LevelWidth);
         var random = new Random(3);
         for (var buckets = 1; buckets < 5000; buckets = buckets * 3 + 1)
         {
