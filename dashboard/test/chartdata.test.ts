@@ -82,3 +82,11 @@ describe('planRequests', () => {
     expect(plan[2]!.panelIds).toEqual(['p2', 'p3']);
   });
 });
+
+describe('planRequests batches', () => {
+  it('never mixes on-screen and off-screen panels in one request', () => {
+    const needs = ['a', 'b', 'c'].map((m, i) => ({ id: m, range: full, metrics: [m], runs: ['r'], batch: i === 0 ? 0 : 1 }));
+    const plan = planRequests(needs, new M4Cache(), Infinity);
+    expect(plan.map((p) => p.request.metrics)).toEqual([['a'], ['b', 'c']]);
+  });
+});

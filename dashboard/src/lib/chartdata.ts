@@ -21,6 +21,8 @@ export interface PanelNeed {
   range: SeriesRange;
   metrics: readonly string[];
   runs: readonly string[];
+  /** Panels of different batches never share a request (e.g. 0 = on screen, 1 = off screen). */
+  batch?: number;
 }
 
 export interface PlannedRequest {
@@ -111,13 +113,13 @@ export function clipBuckets(buckets: readonly M4Bucket[], zoom: [number, number]
 
 /**
  * M4 requests for the pairs the panels still miss, in the panels' order: consecutive panels on the
- * same range share a request, up to <paramref name="panelsPerRequest"/> panels; a pair two panels
+ * same range and batch share a request, up to <paramref name="panelsPerRequest"/> panels; a pair two panels
  * share is asked for once. Runs and metrics are chunked to the API's limits.
  */
 export function planRequests(needs: readonly PanelNeed[], cache: M4Cache, panelsPerRequest: number): PlannedRequest[] {
   const planned = new Set<string>();
   const out: PlannedRequest[] = [];
-  let batch: { range: SeriesRange; panelIds: string[]; metrics: Set<string>; runs: Set<string> } | null = null;
+  let batch: { range: SeriesRange; group: number; panelIds: string[]; metrics: Set<string>; runs: Set<string> } | null = null;
   const flush = () => {
     if (!batch) return;
     const metrics = [...batch.metrics];
@@ -148,8 +150,9 @@ export function planRequests(needs: readonly PanelNeed[], cache: M4Cache, panels
       }
     }
     if (metrics.size === 0) continue;
-    if (batch && (rangeKey(batch.range) !== key || batch.panelIds.length >= panelsPerRequest)) flush();
-    batch ??= { range: need.range, panelIds: [], metrics: new Set(), runs: new Set() };
+    const group = need.batch ?? 0;
+    if (batch && (rangeKey(batch.range) !== key || batch.group !== group || batch.panelIds.length >= panelsPerRequest)) flush();
+    batch ??= { range: need.range, group, panelIds: [], metrics: new Set(), runs: new Set() };
     batch.panelIds.push(need.id);
     for (const m of metrics) batch.metrics.add(m);
     for (const r of runs) batch.runs.add(r);

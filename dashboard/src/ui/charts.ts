@@ -54,7 +54,11 @@ const X_LABELS: Record<string, string> = { _step: 'Step', _runtime: 'Relative ti
 /** A re-bucketed answer is asked for this long after the last zoom gesture (a burst asks once). */
 const ZOOM_DEBOUNCE_MS = 120;
 
-/** Panels per M4 request and requests in flight (localStorage `weightless.m4PanelsPerRequest` / `weightless.m4Concurrency` override them, for measurements). */
+/**
+ * Panels per M4 request, requests in flight, on-screen panels in a request of their own (localStorage
+ * `weightless.m4PanelsPerRequest` / `weightless.m4Concurrency` / `weightless.m4OnScreenFirst` = 2 for
+ * no, override them, for measurements).
+ */
 function tuning(name: string, fallback: number): number {
   const value = Number(globalThis.localStorage?.getItem(`weightless.${name}`));
   return Number.isFinite(value) && value >= 1 ? Math.floor(value) : fallback;
@@ -101,6 +105,8 @@ export class ChartsArea {
   /** Zoom of panels with their own x axis (the workspace zoom is in the workspace axis's units). */
   private readonly localZoom = new Map<string, [number, number]>();
   private zoomAt: number | null = null;
+  /** The first redraw after the zoom gesture at zoomAt happened. */
+  private zoomPreviewed = false;
   private debounce = 0;
   private error: HTMLElement | null = null;
   private readonly resizeObserver = new ResizeObserver(() => this.redrawAll());
@@ -128,7 +134,11 @@ export class ChartsArea {
     // Bucket counts step by 200 px so a small width change keeps the loaded buckets.
     this.buckets = Math.max(200, Math.min(1000, Math.ceil(width / 200) * 200));
     const zoomChanged = previous !== null && JSON.stringify(previous.zoom) !== JSON.stringify(input.zoom);
-    if (zoomChanged) this.zoomAt ??= performance.now();
+    if (zoomChanged && this.zoomAt === null) {
+      // A zoom from the URL (back/forward, a link) rather than a gesture on a panel.
+      this.zoomAt = performance.now();
+      this.zoomPreviewed = false;
+    }
     for (const view of this.lines.values()) {
       view.visible = onScreen(view.figure);
       const key = JSON.stringify(this.needOf(view.panel));
@@ -138,18 +148,8 @@ export class ChartsArea {
       }
     }
     this.drawRunPanels();
-    const t0 = performance.now();
-    let previewed = 0;
-    for (const view of this.lines.values()) {
-      if (!view.visible) continue;
-      if (this.cache.complete(this.needOf(view.panel))) this.draw(view, 'exact');
-      else if (this.draw(view, 'preview')) previewed++;
-    }
-    this.lastDrawMs = performance.now() - t0;
-    if (this.zoomAt !== null && (zoomChanged || previewed > 0)) {
-      this.timings.zoomFirstDrawMs = performance.now() - this.zoomAt;
-      document.body.dataset['chartsPreview'] = String(Date.now());
-    }
+    // (A zoom gesture has already redrawn from the loaded buckets in its handler.)
+    if (!(zoomChanged && this.zoomPreviewed)) this.drawOnScreen();
     this.lastRender = this.load(generation, zoomChanged ? ZOOM_DEBOUNCE_MS : 0);
     return this.lastRender;
   }
@@ -165,7 +165,14 @@ export class ChartsArea {
   /** Zoom of a panel: the workspace's (URL) for panels on its x axis, the panel's own otherwise. */
   private onPanelZoom(panel: PanelSpec, range: [number, number] | null): void {
     this.zoomAt = performance.now();
-    if (!this.ownAxis(panel)) {
+    this.zoomPreviewed = false;
+    if (!this.ownAxis(panel) && this.input) {
+      // Redraw the on-screen panels from the buckets already loaded right in the gesture's
+      // handler, before the URL and table update; the re-bucketed answer follows (update()).
+      const current = this.input;
+      this.input = { ...current, zoom: range };
+      this.drawOnScreen();
+      this.input = current;
       this.cb.onZoom(range);
       return;
     }
@@ -262,7 +269,13 @@ export class ChartsArea {
     const input = this.input!;
     const views = [...this.lines.values()];
     const ordered = [...views.filter((v) => v.visible), ...views.filter((v) => !v.visible)];
-    const plan = planRequests(ordered.map((v) => this.needOf(v.panel)), this.cache, tuning('m4PanelsPerRequest', 1));
+    // One request for the on-screen panels, then one for the rest (the knobs split them further or merge them).
+    const onScreenFirst = tuning('m4OnScreenFirst', 1) === 1;
+    const plan = planRequests(
+      ordered.map((v) => ({ ...this.needOf(v.panel), batch: onScreenFirst && v.visible ? 0 : 1 })),
+      this.cache,
+      tuning('m4PanelsPerRequest', Infinity),
+    );
     this.timings.requests = plan.length;
     let next = 0;
     let failure: Error | null = null;
@@ -328,6 +341,27 @@ export class ChartsArea {
       } else if (view.drawn === 'none') {
         this.draw(view, 'preview');
       }
+    }
+  }
+
+  /** Draws the on-screen panels: exactly when their data is loaded, else a preview from other loaded ranges. */
+  private drawOnScreen(): void {
+    const t0 = performance.now();
+    let drawn = 0;
+    for (const view of this.lines.values()) {
+      if (!view.visible) continue;
+      if (this.cache.complete(this.needOf(view.panel))) {
+        this.draw(view, 'exact');
+        drawn++;
+      } else if (this.draw(view, 'preview')) {
+        drawn++;
+      }
+    }
+    this.lastDrawMs = performance.now() - t0;
+    if (this.zoomAt !== null && drawn > 0 && !this.zoomPreviewed) {
+      this.zoomPreviewed = true;
+      this.timings.zoomFirstDrawMs = performance.now() - this.zoomAt;
+      document.body.dataset['chartsPreview'] = String(Date.now());
     }
   }
 
