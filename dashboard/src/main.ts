@@ -217,6 +217,6 @@ document.addEventListener('click', (e) => {
 window.addEventListener('popstate', () => void render());
 
 // For the browser tests: what the dashboard asked the API, and the last timings.
-Object.assign(window, { __weightless: { requestLog, timings: () => workspace?.page.timings } });
+Object.assign(window, { __weightless: { requestLog, timings: () => workspace?.page.figures() } });
 
 void render();

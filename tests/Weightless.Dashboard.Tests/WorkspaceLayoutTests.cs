@@ -116,18 +116,32 @@ public sealed class WorkspaceLayoutTests(DashboardHost host)
         await AddPanelAsync("parallel", "hyperparameters", () => page.FillAsync(".panel-keys-input", "config.lr, config.optimizer, config.layers, summary_metrics.acc"));
         await AddPanelAsync("comparer", "compare runs", () => Task.CompletedTask);
         await AddPanelAsync("line", "both metrics", () => page.FillAsync(".panel-metrics-input", "train/loss, val/acc"));
+        // A line panel on its own x axis (relative time) while the workspace stays on _step.
+        var m4Axes = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        page.Request += (_, request) =>
+        {
+            if (request.Method == "POST" && request.Url.EndsWith("/runs/history/m4", StringComparison.Ordinal))
+            {
+                m4Axes.Enqueue(JsonDocument.Parse(request.PostData!).RootElement.GetProperty("xAxis").GetString()!);
+            }
+        };
+        await AddPanelAsync("line", "loss by time", async () =>
+        {
+            await page.FillAsync(".panel-metrics-input", "train/loss");
+            await page.SelectOptionAsync(".panel-x-axis", "_runtime");
+        });
 
         var section = page.Locator("[data-section='Compare']");
-        await Assertions.Expect(section.Locator("figure.panel")).ToHaveCountAsync(5);
+        await Assertions.Expect(section.Locator("figure.panel")).ToHaveCountAsync(6);
         await Assertions.Expect(section.Locator("[data-panel-type='scatter'] .plot")).ToHaveAttributeAsync("data-points", "6");
         await Assertions.Expect(section.Locator("[data-panel-type='bar'] .plot")).ToHaveAttributeAsync("data-bars", "6");
         // The line panel draws once its M4 buckets arrive; the others draw from the loaded runs at once.
-        async Task<int> PaintedAsync(string type)
+        async Task<int> PaintedAsync(string type, string panel = "")
         {
             var painted = 0;
             for (var attempt = 0; attempt < 40 && painted <= 300; attempt++, await Task.Delay(500))
             {
-                painted = (await CanvasProbe.ReadAsync(page, $"[data-section='Compare'] [data-panel-type='{type}'] canvas", [], 0, 0)).NonBackground;
+                painted = (await CanvasProbe.ReadAsync(page, $"[data-section='Compare'] [data-panel-type='{type}']{panel} canvas", [], 0, 0)).NonBackground;
             }
             return painted;
         }
@@ -136,6 +150,9 @@ public sealed class WorkspaceLayoutTests(DashboardHost host)
             var painted = await PaintedAsync(type);
             Assert.True(painted > 300, $"{type}: {painted} painted pixels");
         }
+        Assert.True(await PaintedAsync("line", "[data-x-axis='_runtime']") > 300);
+        Assert.Contains("_runtime", m4Axes);
+        await Assertions.Expect(section.Locator("[data-x-axis='_runtime'] .panel-axis")).ToHaveTextAsync("x: Relative time (s)");
         // The comparer: a column per shown run, rows where they differ highlighted.
         var comparer = section.Locator("table.comparer-table");
         await Assertions.Expect(comparer.Locator("thead th")).ToHaveCountAsync(7);
@@ -157,13 +174,17 @@ public sealed class WorkspaceLayoutTests(DashboardHost host)
         var other = await host.NewPageAsync(signedIn: true);
         await other.GotoAsync($"/{DashboardHost.Entity}/{project}");
         var otherSection = other.Locator("[data-section='Compare']");
-        await Assertions.Expect(otherSection.Locator("figure.panel")).ToHaveCountAsync(4, new() { Timeout = 60_000 });
+        await Assertions.Expect(otherSection.Locator("figure.panel")).ToHaveCountAsync(5, new() { Timeout = 60_000 });
+        await Assertions.Expect(otherSection.Locator("[data-x-axis='_runtime'] .panel-title")).ToHaveTextAsync("loss by time");
         await Assertions.Expect(otherSection.Locator("[data-panel-type='scatter'] .panel-title")).ToHaveTextAsync("accuracy by learning rate");
         await Assertions.Expect(otherSection.Locator("[data-panel-type='bar']")).ToHaveCountAsync(0);
 
         var stored = await host.AdminHttp.GetFromJsonAsync<JsonElement>(WorkspacePath(project));
         var types = stored.GetProperty("layout").GetProperty("sections").EnumerateArray()
             .Single(s => s.GetProperty("name").GetString() == "Compare").GetProperty("panels").EnumerateArray().Select(p => p.GetProperty("type").GetString()).ToList();
-        Assert.Equal(["scatter", "parallel", "comparer", "line"], types);
+        Assert.Equal(["scatter", "parallel", "comparer", "line", "line"], types);
+        var timePanel = stored.GetProperty("layout").GetProperty("sections").EnumerateArray()
+            .Single(s => s.GetProperty("name").GetString() == "Compare").GetProperty("panels")[4];
+        Assert.Equal("_runtime", timePanel.GetProperty("xAxis").GetString());
     }
 }

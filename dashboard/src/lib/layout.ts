@@ -18,6 +18,8 @@ export interface PanelSpec {
   /** parallel: the run keys of the axes. */
   keys?: string[];
   logY?: boolean;
+  /** line: this panel's x axis (`_step`, `_runtime`, `_timestamp` or a logged metric); absent: the workspace's. */
+  xAxis?: string;
 }
 
 export const isLinePanel = (p: PanelSpec) => (p.type ?? 'line') === 'line';

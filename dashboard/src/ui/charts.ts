@@ -1,8 +1,13 @@
-// Chart sections and panels for a set of runs: one M4 request per batch of metrics (all panels
-// share the x range, so a zoom re-buckets every panel at the new range in one round trip).
+// Chart sections and panels for a set of runs. Buckets come from M4 requests planned per panel
+// (lib/chartdata.ts): on-screen panels first, a few requests in flight, each panel drawn as soon as
+// its data is in; only on-screen panels are drawn on the critical path (the rest when idle or
+// scrolled into view). A zoom redraws at once from the buckets already loaded (a coarser view of
+// the new range), then the re-bucketed answer, debounced, replaces it; a newer update aborts the
+// requests of the older one.
 
 import { aggregateRuns, type AggregateBand, type AggregateLine } from '../lib/aggregate';
 import { api, type M4Series, type Run } from '../lib/api';
+import { M4Cache, planRequests, type PanelNeed, type SeriesRange } from '../lib/chartdata';
 import { isLinePanel, type PanelSpec, type SectionSpec } from '../lib/layout';
 import type { SmoothingSettings } from '../lib/smoothing';
 import { h } from './dom';
@@ -45,71 +50,196 @@ export interface ChartsCallbacks {
 }
 
 const X_LABELS: Record<string, string> = { _step: 'Step', _runtime: 'Relative time (s)', _timestamp: 'Wall time (s)' };
-const METRICS_PER_REQUEST = 50;
-const RUNS_PER_REQUEST = 100;
+
+/** A re-bucketed answer is asked for this long after the last zoom gesture (a burst asks once). */
+const ZOOM_DEBOUNCE_MS = 120;
+
+/**
+ * Panels per M4 request, requests in flight, on-screen panels in a request of their own (localStorage
+ * `weightless.m4PanelsPerRequest` / `weightless.m4Concurrency` / `weightless.m4OnScreenFirst` = 2 for
+ * no, override them, for measurements).
+ */
+function tuning(name: string, fallback: number): number {
+  const value = Number(globalThis.localStorage?.getItem(`weightless.${name}`));
+  return Number.isFinite(value) && value >= 1 ? Math.floor(value) : fallback;
+}
+
+interface LineView {
+  panel: PanelSpec;
+  plot: LinePlot;
+  figure: HTMLElement;
+  legend: HTMLElement;
+  visible: boolean;
+  /** What the canvas shows: nothing yet, a coarse preview, or the exact answer for `needKey`. */
+  drawn: 'none' | 'preview' | 'exact';
+  /** The need the exact drawing is for; a new need makes the drawing out of date. */
+  needKey: string;
+  /** Exact data is drawn but with old settings or size (off-screen panels catch up when idle or shown). */
+  stale: boolean;
+}
+
+/** Chart timings (ms) for the performance figures. */
+export interface ChartTimings {
+  /** From navigation start to the first panel drawn with its exact buckets. */
+  firstPanelMs: number;
+  /** From navigation start to every panel's buckets loaded and drawn (the last update's). */
+  allPanelsMs: number;
+  /** From the last zoom gesture to the first redraw (the preview from loaded buckets). */
+  zoomFirstDrawMs: number;
+  /** From the last zoom gesture to every panel redrawn with the re-bucketed answer. */
+  zoomRefinedMs: number;
+  /** M4 requests the last update sent. */
+  requests: number;
+}
 
 export class ChartsArea {
   readonly element = h('div.charts');
-  private plots = new Map<string, LinePlot>();
+  private lines = new Map<string, LineView>();
   private runPanels = new Map<string, RunPanel>();
+  private readonly cache = new M4Cache();
   private abort: AbortController | null = null;
-  private data = new Map<string, M4Series[]>();
-  /** Buckets are on their way: line panels stay blank rather than saying "No data". */
-  private loading = false;
   private input: ChartsInput | null = null;
-  private resizeObserver = new ResizeObserver(() => this.redrawAll());
-  /** Milliseconds the last full redraw of every panel took (no network). */
+  private structureKey = '';
+  private generation = 0;
+  private buckets = 600;
+  /** Zoom of panels with their own x axis (the workspace zoom is in the workspace axis's units). */
+  private readonly localZoom = new Map<string, [number, number]>();
+  private zoomAt: number | null = null;
+  /** The first redraw after the zoom gesture at zoomAt happened. */
+  private zoomPreviewed = false;
+  private debounce = 0;
+  private error: HTMLElement | null = null;
+  private readonly resizeObserver = new ResizeObserver(() => this.redrawAll());
+  private readonly intersection = new IntersectionObserver((entries) => this.onIntersect(entries), { rootMargin: '200px' });
+  /** Milliseconds the last redraw of the on-screen panels took (no network). */
   lastDrawMs = 0;
-  /** Resolves when the latest update has drawn (browser tests and timings wait on it). */
-  lastRender: Promise<void> = Promise.resolve();
+  readonly timings: ChartTimings = { firstPanelMs: 0, allPanelsMs: 0, zoomFirstDrawMs: 0, zoomRefinedMs: 0, requests: 0 };
+  /** Resolves when the latest update has drawn every panel (true) or was superseded (false). */
+  lastRender: Promise<boolean> = Promise.resolve(true);
 
   constructor(private readonly cb: ChartsCallbacks) {
     this.resizeObserver.observe(this.element);
   }
 
-  update(input: ChartsInput): Promise<void> {
+  update(input: ChartsInput): Promise<boolean> {
+    const previous = this.input;
     this.input = input;
+    const generation = ++this.generation;
+    this.abort?.abort();
+    this.abort = null;
+    clearTimeout(this.debounce);
+    this.error?.remove();
     this.buildPanels(input);
-    this.lastRender = this.fetchAndDraw(input);
+    const width = this.element.querySelector('.plot')?.clientWidth || 600;
+    // Bucket counts step by 200 px so a small width change keeps the loaded buckets.
+    this.buckets = Math.max(200, Math.min(1000, Math.ceil(width / 200) * 200));
+    const zoomChanged = previous !== null && JSON.stringify(previous.zoom) !== JSON.stringify(input.zoom);
+    if (zoomChanged && this.zoomAt === null) {
+      // A zoom from the URL (back/forward, a link) rather than a gesture on a panel.
+      this.zoomAt = performance.now();
+      this.zoomPreviewed = false;
+    }
+    for (const view of this.lines.values()) {
+      view.visible = onScreen(view.figure);
+      const key = JSON.stringify(this.needOf(view.panel));
+      if (key !== view.needKey) {
+        view.needKey = key;
+        if (view.drawn === 'exact') view.drawn = 'preview';
+      }
+    }
+    this.drawRunPanels();
+    // (A zoom gesture has already redrawn from the loaded buckets in its handler.)
+    if (!(zoomChanged && this.zoomPreviewed)) this.drawOnScreen();
+    this.lastRender = this.load(generation, zoomChanged ? ZOOM_DEBOUNCE_MS : 0);
     return this.lastRender;
   }
 
   /** Re-draw with new display settings (smoothing, log scale) without a request. */
   restyle(input: ChartsInput): void {
     this.input = input;
+    this.drawRunPanels();
     this.redrawAll();
+    void this.drawOffScreen(this.generation);
+  }
+
+  /** Zoom of a panel: the workspace's (URL) for panels on its x axis, the panel's own otherwise. */
+  private onPanelZoom(panel: PanelSpec, range: [number, number] | null): void {
+    this.zoomAt = performance.now();
+    this.zoomPreviewed = false;
+    if (!this.ownAxis(panel) && this.input) {
+      // Redraw the on-screen panels from the buckets already loaded right in the gesture's
+      // handler, before the URL and table update; the re-bucketed answer follows (update()).
+      const current = this.input;
+      this.input = { ...current, zoom: range };
+      this.drawOnScreen();
+      this.input = current;
+      this.cb.onZoom(range);
+      return;
+    }
+    if (range) this.localZoom.set(panel.id, range);
+    else this.localZoom.delete(panel.id);
+    if (this.input) void this.update(this.input);
+  }
+
+  private ownAxis(panel: PanelSpec): boolean {
+    return !!panel.xAxis && panel.xAxis !== this.input?.xAxis;
+  }
+
+  private rangeOf(panel: PanelSpec): SeriesRange {
+    const input = this.input!;
+    if (this.ownAxis(panel)) return { xAxis: panel.xAxis!, zoom: this.localZoom.get(panel.id) ?? null, buckets: this.buckets };
+    return { xAxis: input.xAxis, zoom: input.zoom, buckets: this.buckets };
+  }
+
+  private runIds(): string[] {
+    const input = this.input!;
+    return input.groups ? [...new Set(input.groups.flatMap((g) => g.runIds))] : input.runs.map((r) => r.id);
+  }
+
+  private needOf(panel: PanelSpec): PanelNeed {
+    return { id: panel.id, range: this.rangeOf(panel), metrics: panel.metrics, runs: this.runIds() };
   }
 
   private buildPanels(input: ChartsInput): void {
-    this.plots.clear();
+    const key = JSON.stringify([input.sections, !!this.cb.onEditPanel]);
+    if (key === this.structureKey) return;
+    this.structureKey = key;
+    this.intersection.disconnect();
+    this.lines.clear();
     this.runPanels.clear();
     const sections = input.sections.map((section) => {
       const panels = section.collapsed
         ? []
         : section.panels.map((panel) => {
             let body: HTMLElement;
+            let line: { plot: LinePlot; legend: HTMLElement } | null = null;
             if (isLinePanel(panel)) {
-              const plot = new LinePlot((range) => this.cb.onZoom(range));
-              this.plots.set(panel.id, plot);
-              body = plot.element;
+              line = { plot: new LinePlot((range) => this.onPanelZoom(panel, range)), legend: h('div.legend', { 'data-legend': panel.id }) };
+              body = line.plot.element;
             } else {
               const runPanel = createRunPanel(panel);
               this.runPanels.set(panel.id, runPanel);
               body = runPanel.element;
             }
-            return h(
+            const figure = h(
               `figure.panel.panel-${panel.type ?? 'line'}`,
-              { 'data-panel': panel.id, 'data-panel-type': panel.type ?? 'line', 'data-metrics': panel.metrics.join(',') },
+              { 'data-panel': panel.id, 'data-panel-type': panel.type ?? 'line', 'data-metrics': panel.metrics.join(','), 'data-x-axis': panel.xAxis ?? '' },
               h(
                 'figcaption.panel-head',
                 null,
                 h('span.panel-title', null, panel.title),
+                panel.xAxis ? h('span.panel-axis', { title: 'This panel’s x axis' }, `x: ${X_LABELS[panel.xAxis] ?? panel.xAxis}`) : null,
                 this.cb.onEditPanel ? h('button.icon', { title: 'Edit panel', 'aria-label': `Edit ${panel.title}`, on: { click: () => this.cb.onEditPanel!(section.name, panel) } }, '✎') : null,
                 this.cb.onRemovePanel ? h('button.icon', { title: 'Remove panel', 'aria-label': `Remove ${panel.title}`, on: { click: () => this.cb.onRemovePanel!(section.name, panel) } }, '✕') : null,
               ),
               body,
-              isLinePanel(panel) ? h('div.legend', { 'data-legend': panel.id }) : null,
+              line?.legend ?? null,
             );
+            if (line) {
+              this.lines.set(panel.id, { panel, plot: line.plot, figure, legend: line.legend, visible: false, drawn: 'none', needKey: '', stale: false });
+              this.intersection.observe(figure);
+            }
+            return figure;
           });
       return h(
         'section.chart-section',
@@ -125,88 +255,167 @@ export class ChartsArea {
     this.element.replaceChildren(...(sections.length ? sections : [h('p.empty', null, 'No metrics logged by the runs shown.')]));
   }
 
-  private async fetchAndDraw(input: ChartsInput): Promise<void> {
-    this.abort?.abort();
+  /**
+   * Requests what the panels miss (after <paramref name="delay"/> ms, for a zoom), on-screen panels
+   * first, a few requests at a time; each panel is drawn as soon as its data is complete.
+   */
+  private async load(generation: number, delay: number): Promise<boolean> {
+    if (delay > 0) {
+      await new Promise<void>((resolve) => (this.debounce = window.setTimeout(resolve, delay)));
+      if (generation !== this.generation) return false;
+    }
     const abort = new AbortController();
     this.abort = abort;
-    const metrics = [...new Set(input.sections.filter((s) => !s.collapsed).flatMap((s) => s.panels.filter(isLinePanel).flatMap((p) => p.metrics)))];
-    const runIds = input.groups ? [...new Set(input.groups.flatMap((g) => g.runIds))] : input.runs.map((r) => r.id);
-    this.data.clear();
-    this.loading = metrics.length > 0 && runIds.length > 0;
-    if (metrics.length === 0 || runIds.length === 0) {
-      this.redrawAll();
-      return;
-    }
-    const width = this.element.querySelector('.plot')?.clientWidth ?? 600;
-    const buckets = Math.max(50, Math.min(1000, Math.round(width)));
-    const calls: Promise<M4Series[]>[] = [];
-    for (let m = 0; m < metrics.length; m += METRICS_PER_REQUEST) {
-      for (let r = 0; r < runIds.length; r += RUNS_PER_REQUEST) {
-        const req: Parameters<typeof api.m4>[2] = { runs: runIds.slice(r, r + RUNS_PER_REQUEST), metrics: metrics.slice(m, m + METRICS_PER_REQUEST), xAxis: input.xAxis, buckets };
-        if (input.zoom) {
-          req.min = input.zoom[0];
-          req.max = input.zoom[1];
+    const input = this.input!;
+    const views = [...this.lines.values()];
+    const ordered = [...views.filter((v) => v.visible), ...views.filter((v) => !v.visible)];
+    // One request for the on-screen panels, then one for the rest (the knobs split them further or merge them).
+    const onScreenFirst = tuning('m4OnScreenFirst', 1) === 1;
+    const plan = planRequests(
+      ordered.map((v) => ({ ...this.needOf(v.panel), batch: onScreenFirst && v.visible ? 0 : 1 })),
+      this.cache,
+      tuning('m4PanelsPerRequest', Infinity),
+    );
+    this.timings.requests = plan.length;
+    let next = 0;
+    let failure: Error | null = null;
+    const worker = async () => {
+      while (next < plan.length && !abort.signal.aborted) {
+        const planned = plan[next++]!;
+        try {
+          const answer = await api.m4(input.entity, input.project, planned.request, abort.signal);
+          if (generation !== this.generation) return;
+          this.cache.put(planned.range, planned.request, answer);
+          this.drawCompleted();
+        } catch (e) {
+          if (abort.signal.aborted) return;
+          failure ??= e as Error;
         }
-        calls.push(api.m4(input.entity, input.project, req, abort.signal));
       }
+    };
+    await Promise.all(Array.from({ length: Math.min(plan.length, tuning('m4Concurrency', 4)) }, worker));
+    if (generation !== this.generation) return false;
+    if (failure) {
+      this.error = h('p.error', { role: 'alert' }, `Could not load chart data: ${(failure as Error).message}`);
+      this.element.prepend(this.error);
     }
-    let results: M4Series[][];
-    try {
-      results = await Promise.all(calls);
-    } catch (e) {
-      if (abort.signal.aborted) return;
-      this.loading = false;
-      this.element.prepend(h('p.error', { role: 'alert' }, `Could not load chart data: ${(e as Error).message}`));
-      return;
+    this.drawCompleted();
+    if (!(await this.drawOffScreen(generation))) return false;
+    this.timings.allPanelsMs = performance.now();
+    if (this.zoomAt !== null) {
+      this.timings.zoomRefinedMs = performance.now() - this.zoomAt;
+      this.zoomAt = null;
     }
-    if (abort.signal.aborted) return;
-    this.loading = false;
-    for (const series of results.flat()) {
-      let list = this.data.get(series.metric);
-      if (!list) this.data.set(series.metric, (list = []));
-      list.push(series);
-    }
-    this.redrawAll();
+    return true;
   }
 
-  private redrawAll(): void {
-    const input = this.input;
-    if (!input) return;
-    const t0 = performance.now();
-    const panelRuns = input.runs.map((r) => ({ run: r.run, label: r.label, colour: r.colour }));
-    for (const section of input.sections) {
-      for (const panel of section.panels) {
-        const runPanel = this.runPanels.get(panel.id);
-        if (runPanel) {
-          runPanel.draw(panelRuns);
-          continue;
-        }
-        const plot = this.plots.get(panel.id);
-        if (!plot || this.loading) continue;
-        const series = this.seriesFor(panel, input);
-        plot.setData(series, { smoothing: input.smoothing, logY: panel.logY ?? input.logY, xLabel: X_LABELS[input.xAxis] ?? input.xAxis, xRange: input.zoom });
-        const legend = this.element.querySelector(`[data-legend="${CSS.escape(panel.id)}"]`);
-        legend?.replaceChildren(...series.map((s) => h('span.legend-item', null, h('span.swatch', { style: { background: s.colour } }), s.label)));
+  /** Draws the on-screen panels whose data is now complete; off-screen ones wait (stale). */
+  private drawCompleted(): void {
+    for (const view of this.lines.values()) {
+      if (view.drawn === 'exact' || !this.cache.complete(this.needOf(view.panel))) continue;
+      if (view.visible) this.draw(view, 'exact');
+      else view.stale = true;
+    }
+  }
+
+  /** Off-screen panels with data drawn when the browser is idle, so a scroll finds them drawn. */
+  private async drawOffScreen(generation: number): Promise<boolean> {
+    for (const view of this.lines.values()) {
+      if (generation !== this.generation) return false;
+      if (view.visible || !(view.stale || view.drawn !== 'exact') || !this.cache.complete(this.needOf(view.panel))) continue;
+      await new Promise<void>((resolve) => (window.requestIdleCallback ? window.requestIdleCallback(() => resolve(), { timeout: 100 }) : window.setTimeout(resolve, 0)));
+      if (generation !== this.generation) return false;
+      if (!view.visible) this.draw(view, 'exact');
+    }
+    return generation === this.generation;
+  }
+
+  private onIntersect(entries: IntersectionObserverEntry[]): void {
+    for (const entry of entries) {
+      const view = this.lines.get((entry.target as HTMLElement).dataset['panel'] ?? '');
+      if (!view) continue;
+      view.visible = entry.isIntersecting;
+      if (!view.visible || !this.input) continue;
+      if (this.cache.complete(this.needOf(view.panel))) {
+        if (view.stale || view.drawn !== 'exact') this.draw(view, 'exact');
+      } else if (view.drawn === 'none') {
+        this.draw(view, 'preview');
       }
+    }
+  }
+
+  /** Draws the on-screen panels: exactly when their data is loaded, else a preview from other loaded ranges. */
+  private drawOnScreen(): void {
+    const t0 = performance.now();
+    let drawn = 0;
+    for (const view of this.lines.values()) {
+      if (!view.visible) continue;
+      if (this.cache.complete(this.needOf(view.panel))) {
+        this.draw(view, 'exact');
+        drawn++;
+      } else if (this.draw(view, 'preview')) {
+        drawn++;
+      }
+    }
+    this.lastDrawMs = performance.now() - t0;
+    if (this.zoomAt !== null && drawn > 0 && !this.zoomPreviewed) {
+      this.zoomPreviewed = true;
+      this.timings.zoomFirstDrawMs = performance.now() - this.zoomAt;
+      document.body.dataset['chartsPreview'] = String(Date.now());
+    }
+  }
+
+  /** Redraws the on-screen panels as they are (settings or size changed); the rest go stale. */
+  private redrawAll(): void {
+    if (!this.input) return;
+    const t0 = performance.now();
+    for (const view of this.lines.values()) {
+      if (view.drawn === 'none') continue;
+      if (view.visible) this.draw(view, view.drawn);
+      else view.stale = true;
     }
     this.lastDrawMs = performance.now() - t0;
   }
 
-  private seriesFor(panel: PanelSpec, input: ChartsInput): PlotSeries[] {
+  private drawRunPanels(): void {
+    const panelRuns = this.input!.runs.map((r) => ({ run: r.run, label: r.label, colour: r.colour }));
+    for (const runPanel of this.runPanels.values()) runPanel.draw(panelRuns);
+  }
+
+  /** Draws a panel from exact buckets or a preview (loaded buckets of another range); false when there was nothing to draw. */
+  private draw(view: LineView, mode: 'exact' | 'preview'): boolean {
+    const input = this.input!;
+    const range = this.rangeOf(view.panel);
+    const lookup = (metric: string, run: string): M4Series | undefined => {
+      const exact = this.cache.get(range, metric, run);
+      if (exact !== undefined) return exact ?? undefined;
+      return mode === 'preview' ? this.cache.preview(range, metric, run) : undefined;
+    };
+    const series = this.seriesFor(view.panel, input, lookup);
+    if (mode === 'preview' && series.length === 0) return false;
+    view.plot.setData(series, { smoothing: input.smoothing, logY: view.panel.logY ?? input.logY, xLabel: X_LABELS[range.xAxis] ?? range.xAxis, xRange: range.zoom });
+    view.legend.replaceChildren(...series.map((s) => h('span.legend-item', null, h('span.swatch', { style: { background: s.colour } }), s.label)));
+    view.drawn = mode;
+    view.figure.dataset['drawn'] = mode;
+    view.stale = false;
+    if (mode === 'exact' && this.timings.firstPanelMs === 0) this.timings.firstPanelMs = performance.now();
+    return true;
+  }
+
+  private seriesFor(panel: PanelSpec, input: ChartsInput, lookup: (metric: string, run: string) => M4Series | undefined): PlotSeries[] {
     const out: PlotSeries[] = [];
     const multi = panel.metrics.length > 1;
     for (const metric of panel.metrics) {
-      const byRun = new Map((this.data.get(metric) ?? []).map((s) => [s.run, s]));
       if (input.groups) {
         for (const g of input.groups) {
-          const member = g.runIds.map((id) => byRun.get(id)?.buckets).filter((b): b is NonNullable<typeof b> => b !== undefined);
+          const member = g.runIds.map((id) => lookup(metric, id)?.buckets).filter((b): b is NonNullable<typeof b> => b !== undefined);
           if (!member.length) continue;
           const agg = aggregateRuns(member, input.aggregate.line, input.aggregate.band);
           out.push({ id: `${g.key}/${metric}`, label: (multi ? metric + ' · ' : '') + `${g.label} (${member.length})`, colour: g.colour, buckets: agg.buckets, band: agg.band });
         }
       } else {
         for (const run of input.runs) {
-          const s = byRun.get(run.id);
+          const s = lookup(metric, run.id);
           if (!s) continue;
           out.push({ id: `${run.id}/${metric}`, label: (multi ? metric + ' · ' : '') + run.label, colour: run.colour, buckets: s.buckets });
         }
@@ -214,4 +423,11 @@ export class ChartsArea {
     }
     return out;
   }
+}
+
+/** Whether an element is within 200 px of the viewport (before the IntersectionObserver has reported). */
+function onScreen(element: HTMLElement): boolean {
+  if (!element.isConnected) return true;
+  const rect = element.getBoundingClientRect();
+  return rect.bottom > -200 && rect.top < window.innerHeight + 200;
 }

@@ -51,6 +51,11 @@ export class WorkspacePage {
   /** Timings of the last table and chart updates, for the performance figures. */
   readonly timings = { filterSortMs: 0, tableMs: 0, chartsMs: 0, drawMs: 0, runsLoadMs: 0 };
 
+  /** The table's and the charts' timings together (window.__weightless.timings() in the browser tests). */
+  figures(): Record<string, number> {
+    return { ...this.timings, ...this.charts.timings };
+  }
+
   constructor(
     private readonly entity: string,
     private readonly project: string,
@@ -399,6 +404,14 @@ export class WorkspacePage {
     const keys = h('input.panel-keys-input', { value: panel?.keys?.join(', ') ?? '', list: 'run-keys', 'aria-label': 'Axes keys (comma-separated)' });
     const section = h('input.panel-section-input', { value: sectionName ?? 'Custom', 'aria-label': 'Section' });
     const logY = h('input', { type: 'checkbox', checked: panel?.logY ?? false, 'aria-label': 'Log y' });
+    const xAxis = h(
+      'select.panel-x-axis',
+      { 'aria-label': 'Panel x axis' },
+      h('option', { value: '' }, 'Workspace x axis'),
+      ...X_AXES.map((a) => h('option', { value: a.key }, a.label)),
+      ...this.metricKeys.filter((k) => !k.startsWith('_')).map((k) => h('option', { value: k }, k)),
+    );
+    xAxis.value = panel?.xAxis ?? '';
     const error = h('p.error', { role: 'alert' });
     const rows = {
       metrics: h('label', null, 'Metrics ', metrics),
@@ -406,11 +419,13 @@ export class WorkspacePage {
       y: h('label', null, 'Y (config/summary key) ', y),
       keys: h('label', null, 'Axes ', keys),
       logY: h('label', null, logY, ' log y'),
+      xAxis: h('label', null, 'X axis ', xAxis),
     };
     const showFields = () => {
       const t = type.value as PanelType;
       rows.metrics.hidden = t !== 'line';
       rows.logY.hidden = t !== 'line';
+      rows.xAxis.hidden = t !== 'line';
       rows.x.hidden = t !== 'scatter';
       rows.y.hidden = t !== 'scatter' && t !== 'bar';
       rows.keys.hidden = t !== 'parallel';
@@ -425,6 +440,7 @@ export class WorkspacePage {
         spec.metrics = list(metrics.value);
         if (!spec.metrics.length) return void (error.textContent = 'Choose at least one metric.');
         if (logY.checked) spec.logY = true;
+        if (xAxis.value) spec.xAxis = xAxis.value;
       } else if (t === 'scatter') {
         if (!x.value.trim() || !y.value.trim()) return void (error.textContent = 'Choose the x and y keys.');
         spec.x = x.value.trim();
@@ -462,6 +478,7 @@ export class WorkspacePage {
       h('label', null, 'Type ', type),
       h('label', null, 'Title ', title),
       rows.metrics,
+      rows.xAxis,
       rows.x,
       rows.y,
       rows.keys,
@@ -537,7 +554,8 @@ export class WorkspacePage {
     }
     this.chartKey = key;
     if (this.systemOpen) this.renderSystem();
-    await this.charts.update(input);
+    // A superseded update (a newer zoom, filter, ...) is not "ready": the newer one will be.
+    if (!(await this.charts.update(input))) return;
     this.timings.chartsMs = performance.now() - t0;
     this.timings.drawMs = this.charts.lastDrawMs;
     document.body.dataset['chartsReady'] = String(Date.now());

@@ -2,9 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Weightless.Core.Auth;
 using Weightless.Core.History;
+using Weightless.Core.Query;
 using Weightless.Core.Runs;
 using Weightless.Core.Storage;
 
@@ -37,23 +39,79 @@ internal sealed class SeededProject(IServiceProvider services, string entity, st
         var runs = services.GetRequiredService<RunService>();
         await Parallel.ForEachAsync(Enumerable.Range(firstIndex, count), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
         {
-            await runs.UpsertAsync(_admin, new UpsertRunCommand
-            {
-                Entity = Entity,
-                Project = Project,
-                Name = RunId(i),
-                DisplayName = $"run-{i}",
-                Config = JsonSerializer.Serialize(new { lr = 0.001 * (1 + i % 10), optimizer = Optimizers[i % 3], layers = 2 + i % 4 }),
-                SummaryMetrics = FormattableString.Invariant($"{{\"loss\": {1.0 / (2 + i)}, \"acc\": {0.5 + (i % 50) / 100.0}}}"),
-                Tags = i % 5 == 0 ? ["baseline"] : [],
-                GroupName = $"g{i % 4}",
-                JobType = i % 2 == 0 ? "train" : "eval",
-                Host = "gpu-node-1",
-                State = i % 7 == 3 ? "failed" : "finished",
-            }, ct);
+            await runs.UpsertAsync(_admin, Command(i), ct);
         });
         return watch.Elapsed;
     }
+
+    /// <summary>
+    /// The same runs as <see cref="CreateRunsAsync"/>, for thousands of them: the first through
+    /// RunService (which creates the project), the rest written as the run rows RunService writes,
+    /// in 100-row entity-group transactions, each followed by its run-change-log entries (what
+    /// every RunService write records), so the run index sees them as it sees any write.
+    /// </summary>
+    public async Task<TimeSpan> CreateRunsInBulkAsync(int count)
+    {
+        var watch = Stopwatch.StartNew();
+        await services.GetRequiredService<RunService>().UpsertAsync(_admin, Command(0), CancellationToken.None);
+        var storage = services.GetRequiredService<StorageAccount>();
+        var table = await storage.TableAsync(RunService.RunsTable);
+        var changes = await storage.TableAsync(RunChangeLog.TableName);
+        var partition = RunService.PartitionOf(Entity, Project);
+        var now = DateTimeOffset.UtcNow;
+        await Parallel.ForEachAsync(Enumerable.Range(1, count - 1).Chunk(100), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (chunk, ct) =>
+        {
+            var rows = chunk.Select(i =>
+            {
+                var command = Command(i);
+                return new RunRow
+                {
+                    PartitionKey = partition,
+                    RowKey = TableKeys.Escape(command.Name!),
+                    Entity = Entity,
+                    Project = Project,
+                    RunId = command.Name!,
+                    DisplayName = command.DisplayName,
+                    Config = RunJson.NormaliseConfig(command.Config!),
+                    Summary = RunJson.RequireObject(command.SummaryMetrics!, "summaryMetrics", RunJson.MaxSummaryChars),
+                    Tags = JsonSerializer.Serialize(command.Tags),
+                    Group = command.GroupName,
+                    JobType = command.JobType,
+                    Host = command.Host,
+                    State = command.State!,
+                    CreatedBy = _admin.UserName,
+                    CreatedAt = now.AddMilliseconds(i),
+                    UpdatedAt = now,
+                    HeartbeatAt = now,
+                    IndexedHeartbeatAt = now,
+                };
+            }).ToList();
+            await table.SubmitBatchAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r)).ToList(), ct);
+            var time = RunChangeLog.TimeKey(DateTimeOffset.UtcNow);
+            await changes.SubmitBatchAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, new RunChangeRow
+            {
+                PartitionKey = partition,
+                RowKey = TableKeys.Compose(time, r.RunId, "seed"),
+                RunId = r.RunId,
+            })).ToList(), ct);
+        });
+        return watch.Elapsed;
+    }
+
+    private UpsertRunCommand Command(int i) => new()
+    {
+        Entity = Entity,
+        Project = Project,
+        Name = RunId(i),
+        DisplayName = $"run-{i}",
+        Config = JsonSerializer.Serialize(new { lr = 0.001 * (1 + i % 10), optimizer = Optimizers[i % 3], layers = 2 + i % 4 }),
+        SummaryMetrics = FormattableString.Invariant($"{{\"loss\": {1.0 / (2 + i)}, \"acc\": {0.5 + (i % 50) / 100.0}}}"),
+        Tags = i % 5 == 0 ? ["baseline"] : [],
+        GroupName = $"g{i % 4}",
+        JobType = i % 2 == 0 ? "train" : "eval",
+        Host = "gpu-node-1",
+        State = i % 7 == 3 ? "failed" : "finished",
+    };
 
     /// <summary>
     /// History of one run: <paramref name="steps"/> lines of <paramref name="metrics"/> (value
