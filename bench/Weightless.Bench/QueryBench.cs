@@ -197,14 +197,14 @@ internal sealed class QueryBench : IBenchScenario
 
     /// <summary>
     /// Warm queries while a writer changes a run every ~20 ms through RunService (change log included)
-    /// and the index saves its snapshot whenever the last save is over (SaveInterval zero): every query
-    /// overlaps a freeze, an encode, an upload or change-log pruning. Prints the stages of the slowest queries.
+    /// and the index saves its snapshot whenever the last save is over (SaveInterval and SaveBackoff zero):
+    /// every query overlaps a freeze, an encode, an upload or change-log pruning. Prints the stages of the slowest queries.
     /// </summary>
     private static async Task WarmUnderSavesAsync(BenchOptions options, StorageAccount storage, RunService runService, Principal principal, string entity, string project, int runCount,
         RunQuerySpec spec, Func<RunIndexService, RunQueryService> service, Func<RunIndexOptions, RunIndexService> index, CancellationToken cancellationToken)
     {
         var count = (int)options.Long("save-iterations", 300);
-        var saving = index(new RunIndexOptions { SaveInterval = TimeSpan.Zero });
+        var saving = index(new RunIndexOptions { SaveInterval = TimeSpan.Zero, SaveBackoff = 0 });
         var saver = service(saving);
         await saver.ListRunsAsync(principal, entity, project, spec, cancellationToken);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -21,6 +21,13 @@ internal sealed class RunIndexOptions
     /// <summary>The least time between two snapshot uploads of one project.</summary>
     public TimeSpan SaveInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The least time between two saves as a multiple of the last save's encode + upload time: a large
+    /// snapshot (40 MB at 100,000 runs) keeps storage busy for seconds, so it is saved at most this
+    /// share of the time (the change log covers what a cold start needs in between).
+    /// </summary>
+    public double SaveBackoff { get; set; } = 10;
+
     /// <summary>A snapshot older than this is rebuilt from all runs (a safety net for writes that bypass the change log).</summary>
     public TimeSpan FullRebuildAfter { get; set; } = TimeSpan.FromHours(24);
 
@@ -68,6 +75,9 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         public DateTimeOffset CheckedAt { get; set; }
         public DateTimeOffset SavedAt { get; set; }
         public bool Dirty { get; set; }
+
+        /// <summary>How long the last save took to encode and upload.</summary>
+        public TimeSpan LastSaveDuration { get; set; }
 
         /// <summary>The snapshot upload in flight (its result is the blob's new ETag); queries never wait for it.</summary>
         public Task<ETag?>? Saving { get; set; }
@@ -197,7 +207,8 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
             entry.Dirty = true;
         }
         entry.Watermark = readStart;
-        if (entry.Dirty && now - entry.SavedAt >= settings.SaveInterval)
+        var saveInterval = TimeSpan.FromTicks(Math.Max(settings.SaveInterval.Ticks, Math.Min((long)(entry.LastSaveDuration.Ticks * settings.SaveBackoff), (settings.ChangeLogRetention / 4).Ticks)));
+        if (entry.Dirty && now - entry.SavedAt >= saveInterval)
         {
             StartSave(entry, container, blobName, () => source.PruneChangesAsync(entity, project, readStart - settings.ChangeLogRetention, CancellationToken.None));
         }
@@ -287,6 +298,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
             var uploadMs = watch.Elapsed.TotalMilliseconds;
             await entry.Lock.WaitAsync().ConfigureAwait(false);
             entry.ETag = saved;
+            entry.LastSaveDuration = TimeSpan.FromMilliseconds(encodeMs + uploadMs);
             entry.Lock.Release();
             watch.Restart();
             try
