@@ -20,7 +20,11 @@ namespace Weightless.Bench;
 /// (the REST list call minus HTTP: role check, project read, run index, query). Cold = the in-process index
 /// dropped before each call (snapshot blob download + decode + change-log tail); warm = cached (the default
 /// reads the change-log tail on every call); revalidating = Freshness zero explicitly, snapshot saves off.
-/// Options: --runs (100000), --changes (200 runs changed after the snapshot), --iterations (30), --cold-iterations (7), --storage.
+/// Under saves = warm while a writer changes runs through RunService and snapshot saves run back to back
+/// (freeze under the lock, encode + upload outside it); per-query stages (lock wait, refresh, engine, GC
+/// pause) are printed for the slowest queries, with each save's freeze/encode/upload times.
+/// Options: --runs (100000), --changes (200 runs changed after the snapshot), --iterations (30), --cold-iterations (7),
+/// --save-iterations (300 queries under saves), --storage.
 /// </summary>
 internal sealed class QueryBench : IBenchScenario
 {
@@ -36,7 +40,10 @@ internal sealed class QueryBench : IBenchScenario
         var runCount = (int)options.Long("runs", 100_000);
         var iterations = (int)options.Long("iterations", 30);
         var coldIterations = (int)options.Long("cold-iterations", 7);
-        var prefix = "q" + Guid.NewGuid().ToString("N")[..8];
+        // --prefix reuses the runs an earlier bench seeded under that table prefix (seeding 100,000 runs
+        // into disk-backed Azurite takes many minutes): before/after comparisons read the same data.
+        var reused = options.String("prefix");
+        var prefix = reused ?? "q" + Guid.NewGuid().ToString("N")[..8];
         // The same registrations the Function apps use, so the bench follows their constructors.
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -54,19 +61,25 @@ internal sealed class QueryBench : IBenchScenario
         var service = Service(index);
         const string entity = "bench";
         const string project = "sweep";
-        await tenancy.CreateUserAsync(entity, null, isInstanceAdmin: false, cancellationToken);
+        if (reused is null)
+        {
+            await tenancy.CreateUserAsync(entity, null, isInstanceAdmin: false, cancellationToken);
+        }
         var principal = new Principal(entity, false, AuthMethod.ApiKey);
         Console.WriteLine($"runs={runCount:N0} config keys=20 summary keys=20 prefix={prefix}");
 
         var seed = Stopwatch.StartNew();
         var projects = await storage.TableAsync(RunService.ProjectsTable);
-        await projects.AddAsync(new ProjectRow { PartitionKey = TableKeys.Escape(entity), RowKey = TableKeys.Escape(project), Name = project, CreatedAt = DateTimeOffset.UtcNow }, cancellationToken);
         var table = await storage.TableAsync(RunService.RunsTable);
         var random = new Random(1);
         var epoch = DateTimeOffset.UtcNow.AddDays(-30);
         const int batch = 1000;
-        for (var start = 0; start < runCount; start += batch)
+        for (var start = 0; reused is null && start < runCount; start += batch)
         {
+            if (start == 0)
+            {
+                await projects.AddAsync(new ProjectRow { PartitionKey = TableKeys.Escape(entity), RowKey = TableKeys.Escape(project), Name = project, CreatedAt = DateTimeOffset.UtcNow }, cancellationToken);
+            }
             var actions = new List<TableTransactionAction>(batch);
             for (var i = start; i < Math.Min(runCount, start + batch); i++)
             {
@@ -74,7 +87,7 @@ internal sealed class QueryBench : IBenchScenario
             }
             await table.SubmitBatchAsync(actions, cancellationToken);
         }
-        Console.WriteLine($"seeded {runCount:N0} run rows in {seed.Elapsed.TotalSeconds:N1} s");
+        Console.WriteLine(reused is null ? $"seeded {runCount:N0} run rows in {seed.Elapsed.TotalSeconds:N1} s" : $"reusing the runs seeded under prefix {prefix}");
 
         var build = Stopwatch.StartNew();
         await index.RebuildAsync(entity, project, cancellationToken);
@@ -145,6 +158,7 @@ internal sealed class QueryBench : IBenchScenario
             warm.Add(watch.Elapsed.TotalMilliseconds);
         }
         Report("warm (cached index, change-log tail read per call by default; role check + project read + in-memory query)", warm);
+        await WarmUnderSavesAsync(options, storage, runService, principal, entity, project, runCount, spec, Service, Index, cancellationToken);
 
         var engineOnly = new List<double>();
         await index.ReadAsync(entity, project, t =>
@@ -173,12 +187,85 @@ internal sealed class QueryBench : IBenchScenario
         return 0;
     }
 
-    /// <summary>Prints p50/p90/min/max of latency samples in milliseconds.</summary>
+    /// <summary>Prints p50/p90/p99/min/max of latency samples in milliseconds.</summary>
     internal static void Report(string title, List<double> samples)
     {
         var sorted = samples.Order().ToList();
         double At(double q) => sorted[Math.Min(sorted.Count - 1, (int)Math.Floor(q * sorted.Count))];
-        Console.WriteLine($"{title}: n={sorted.Count} p50 {At(0.5):N1} ms, p90 {At(0.9):N1} ms, min {sorted[0]:N1} ms, max {sorted[^1]:N1} ms");
+        Console.WriteLine($"{title}: n={sorted.Count} p50 {At(0.5):N1} ms, p90 {At(0.9):N1} ms, p99 {At(0.99):N1} ms, min {sorted[0]:N1} ms, max {sorted[^1]:N1} ms");
+    }
+
+    /// <summary>
+    /// Warm queries while a writer changes a run every ~20 ms through RunService (change log included)
+    /// and the index saves its snapshot whenever the last save is over (SaveInterval and SaveBackoff zero):
+    /// every query overlaps a freeze, an encode, an upload or change-log pruning. Prints the stages of the slowest queries.
+    /// </summary>
+    private static async Task WarmUnderSavesAsync(BenchOptions options, StorageAccount storage, RunService runService, Principal principal, string entity, string project, int runCount,
+        RunQuerySpec spec, Func<RunIndexService, RunQueryService> service, Func<RunIndexOptions, RunIndexService> index, CancellationToken cancellationToken)
+    {
+        var count = (int)options.Long("save-iterations", 300);
+        var saving = index(new RunIndexOptions { SaveInterval = TimeSpan.Zero, SaveBackoff = 0 });
+        var saver = service(saving);
+        await saver.ListRunsAsync(principal, entity, project, spec, cancellationToken);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var written = 0;
+        var writer = Task.Run(async () =>
+        {
+            var random = new Random(3);
+            while (!stop.IsCancellationRequested)
+            {
+                var id = "r" + random.Next(runCount).ToString("D6", CultureInfo.InvariantCulture);
+                await runService.UpdateAsync(new RunKey(entity, project, id), (row, _) =>
+                {
+                    row.Summary = "{\"s1\": " + random.NextDouble().ToString("R", CultureInfo.InvariantCulture) + "}";
+                    return Task.FromResult(true);
+                }, CancellationToken.None);
+                written++;
+                await Task.Delay(20, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+        // An Azurite probe: one small point read every 50 ms, independent of the index. When it stalls
+        // too, the storage emulator (not the index) is what a slow query waited for.
+        var projects = await storage.TableAsync(RunService.ProjectsTable);
+        var probes = new List<double>();
+        var probe = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var watch = Stopwatch.StartNew();
+                await projects.GetAsync<ProjectRow>(TableKeys.Escape(entity), TableKeys.Escape(project), CancellationToken.None);
+                probes.Add(watch.Elapsed.TotalMilliseconds);
+                await Task.Delay(50, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+        var samples = new List<(double Ms, RunIndexReadTiming? Stages, double GcMs)>();
+        var gcCount = GC.CollectionCount(2);
+        for (var i = 0; i < count; i++)
+        {
+            var gc = GC.GetTotalPauseDuration();
+            var watch = Stopwatch.StartNew();
+            await saver.ListRunsAsync(principal, entity, project, spec, cancellationToken);
+            samples.Add((watch.Elapsed.TotalMilliseconds, saving.LastRead, (GC.GetTotalPauseDuration() - gc).TotalMilliseconds));
+        }
+        await stop.CancelAsync();
+        await writer;
+        await probe;
+        var saves = saving.RecentSaves;
+        Report($"warm under saves ({written} run changes written meanwhile, {saves.Count} snapshot saves, {GC.CollectionCount(2) - gcCount} gen2 GCs)", samples.Select(s => s.Ms).ToList());
+        foreach (var (ms, stages, gcMs) in samples.OrderByDescending(s => s.Ms).Take(3))
+        {
+            Console.WriteLine($"    slow query {ms:N1} ms: lock wait {stages?.LockWaitMs:N1} ms, refresh (change-log tail + {stages?.RunsReread} runs re-read) {stages?.RefreshMs:N1} ms, engine {stages?.ReadMs:N1} ms, GC pauses {gcMs:N1} ms");
+        }
+        Report("    lock wait per query", samples.Select(s => s.Stages?.LockWaitMs ?? 0).ToList());
+        Report("    refresh per query (change-log tail read + re-reads, against Azurite)", samples.Select(s => s.Stages?.RefreshMs ?? 0).ToList());
+        Report("    Azurite probe (one point read every 50 ms, meanwhile)", probes);
+        if (saves.Count > 0)
+        {
+            Report("    save: freeze under the lock", saves.Select(s => s.FreezeMs).ToList());
+            Report("    save: encode (outside the lock)", saves.Select(s => s.EncodeMs).ToList());
+            Report("    save: upload (outside the lock)", saves.Select(s => s.UploadMs).ToList());
+            Console.WriteLine($"    snapshot {saves[^1].Bytes / 1e6:N1} MB");
+        }
     }
 
     private static RunRow MakeRun(Random random, string entity, string project, int index, DateTimeOffset epoch)

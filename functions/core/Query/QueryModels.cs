@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace Weightless.Core.Query;
 
@@ -36,9 +37,16 @@ internal sealed record RunDto
     public long? HistoryLineCount { get; init; }
     public long? LastStep { get; init; }
     public bool? Deleted { get; init; }
+
+    /// <summary>The run this one was forked from (fork_from / POST …/fork); absent for other runs and in lists.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ForkLinkDto? ForkedFrom { get; init; }
     public JsonObject Config { get; init; } = [];
     public JsonObject Summary { get; init; } = [];
 }
+
+/// <summary>A fork's parent: its path (<c>entity/project/runId</c>), run id and the step the fork starts after.</summary>
+internal sealed record ForkLinkDto(string Path, string RunId, long Step);
 
 internal sealed record RunPageDto(IReadOnlyList<RunDto> Runs, int Total, string? NextCursor);
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Azure.Data.Tables;
 using Weightless.Core.Runs;
@@ -18,21 +19,70 @@ internal sealed class RunChangeRow : TableRow
 /// and then reads the row sees that write. The run index reads only the tail after its watermark
 /// instead of scanning the runs partition. Entries say only which run changed: applying one twice is
 /// harmless, which is why readers can re-read a safety margin before their watermark.
+/// <para>
+/// An entry is a lease: it covers its run's commits for <see cref="Lease"/> after its time, and readers
+/// re-read every run named in the last lease (plus margin) on each refresh. So a writer that logged a
+/// run less than a lease ago skips the entry (<see cref="RecordCoalescedAsync"/>): a run streaming
+/// file_stream posts costs one log write per lease instead of one per post, and a query still sees
+/// every commit that finished before it started.
+/// </para>
 /// </summary>
 internal static class RunChangeLog
 {
     public const string TableName = "runchanges";
 
-    /// <summary>Records that the run changed (called once per committed run row write).</summary>
-    public static async Task RecordAsync(StorageAccount storage, RunKey key, CancellationToken cancellationToken = default)
+    /// <summary>How long one entry covers later commits of its run (readers re-read runs named this far back).</summary>
+    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
+
+    /// <summary>Leases this process holds: (physical table, partition, run) → end of the last entry's lease.</summary>
+    private static readonly ConcurrentDictionary<(string Table, string Partition, string RunId), DateTimeOffset> Leases = new();
+
+    /// <summary>Above this many remembered leases the expired ones are dropped (bounded memory).</summary>
+    private const int LeaseSweepThreshold = 10_000;
+
+    /// <summary>Records that the run changed, always (deletes, moves, state changes: rare writes).</summary>
+    public static Task RecordAsync(StorageAccount storage, RunKey key, CancellationToken cancellationToken = default) =>
+        WriteAsync(storage, key, cancellationToken);
+
+    /// <summary>
+    /// Records a committed run row write unless this process logged the run less than a lease ago (then
+    /// readers re-read it anyway). Call after the row write: the lease check must see the commit's end.
+    /// </summary>
+    public static Task RecordCoalescedAsync(StorageAccount storage, RunKey key, bool stateChanged, CancellationToken cancellationToken = default)
+    {
+        if (!stateChanged
+            && Leases.TryGetValue((storage.PhysicalName(TableName), RunService.PartitionOf(key.Entity, key.Project), key.RunId), out var leaseEnd)
+            && DateTimeOffset.UtcNow < leaseEnd)
+        {
+            return Task.CompletedTask;
+        }
+        return WriteAsync(storage, key, cancellationToken);
+    }
+
+    private static async Task WriteAsync(StorageAccount storage, RunKey key, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableName).ConfigureAwait(false);
+        var partition = RunService.PartitionOf(key.Entity, key.Project);
+        var time = DateTimeOffset.UtcNow;
         await table.UpsertAsync(new RunChangeRow
         {
-            PartitionKey = RunService.PartitionOf(key.Entity, key.Project),
-            RowKey = TableKeys.Compose(TimeKey(DateTimeOffset.UtcNow), key.RunId, Guid.NewGuid().ToString("N")[..8]),
+            PartitionKey = partition,
+            RowKey = TableKeys.Compose(TimeKey(time), key.RunId, Guid.NewGuid().ToString("N")[..8]),
             RunId = key.RunId,
         }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        // The lease starts at the entry's time (readers count from the row key), only once it is stored.
+        Leases[(storage.PhysicalName(TableName), partition, key.RunId)] = time + Lease;
+        if (Leases.Count > LeaseSweepThreshold)
+        {
+            var now = DateTimeOffset.UtcNow;
+            foreach (var (lease, end) in Leases)
+            {
+                if (end <= now)
+                {
+                    Leases.TryRemove(lease, out _);
+                }
+            }
+        }
     }
 
     /// <summary>Entries at or after <paramref name="since"/>, oldest first.</summary>

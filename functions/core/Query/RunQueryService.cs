@@ -477,6 +477,7 @@ internal sealed class RunQueryService(
             HistoryLineCount = row.HistoryLineCount,
             LastStep = row.LastStep,
             Deleted = deleted,
+            ForkedFrom = row.ForkedFrom is { } parent ? new ForkLinkDto(parent, parent[(parent.LastIndexOf('/') + 1)..], row.ForkedFromStep ?? 0) : null,
             Config = configNode,
             Summary = summaryNode,
         };

@@ -1,23 +1,70 @@
 namespace Weightless.Core.Query;
 
-/// <summary>A growable column of values, one per run position.</summary>
+/// <summary>
+/// A growable column of values, one per run position, kept in fixed-size pages so a frozen copy
+/// (<see cref="Freeze"/>) shares every page and the live column copies a page only on its first write
+/// after the freeze: a snapshot save reads a consistent version while queries and changes go on.
+/// </summary>
 internal sealed class IndexColumn
 {
-    private IndexValue[] _values = [];
+    private const int PageShift = 10;
+    private const int PageSize = 1 << PageShift;
+    private IndexValue[]?[] _pages = [];
 
-    public IndexValue this[int position] => position < _values.Length ? _values[position] : default;
+    /// <summary>Pages this column may write in place; the others are shared with a frozen copy.</summary>
+    private bool[] _owned = [];
+
+    public IndexValue this[int position]
+    {
+        get
+        {
+            var page = position >> PageShift;
+            return page < _pages.Length && _pages[page] is { } values ? values[position & (PageSize - 1)] : default;
+        }
+    }
 
     public void Set(int position, IndexValue value)
     {
-        if (position >= _values.Length)
+        var page = position >> PageShift;
+        if (page >= _pages.Length)
         {
             if (!value.IsPresent)
             {
                 return;
             }
-            Array.Resize(ref _values, Math.Max(position + 1, Math.Max(16, _values.Length * 2)));
+            var size = Math.Max(page + 1, _pages.Length * 2);
+            Array.Resize(ref _pages, size);
+            Array.Resize(ref _owned, size);
         }
-        _values[position] = value;
+        var values = _pages[page];
+        if (values is null)
+        {
+            if (!value.IsPresent)
+            {
+                return;
+            }
+            values = new IndexValue[PageSize];
+            _pages[page] = values;
+            _owned[page] = true;
+        }
+        else if (!_owned[page])
+        {
+            if (values[position & (PageSize - 1)] == value)
+            {
+                return;
+            }
+            values = (IndexValue[])values.Clone();
+            _pages[page] = values;
+            _owned[page] = true;
+        }
+        values[position & (PageSize - 1)] = value;
+    }
+
+    /// <summary>A read-only copy of the column as it is now; costs one reference per page.</summary>
+    public IndexColumn Freeze()
+    {
+        Array.Clear(_owned);
+        return new IndexColumn { _pages = (IndexValue[]?[])_pages.Clone(), _owned = new bool[_pages.Length] };
     }
 }
 
@@ -25,11 +72,12 @@ internal sealed class IndexColumn
 /// The in-memory run index of one project, stored by column so 100,000 runs × dozens of keys stay
 /// compact and a filter touches only the columns it names. Positions are stable for the table's life;
 /// a removed run leaves a hole (<see cref="IsLive"/> false) until the next rebuild.
-/// Not thread-safe: <see cref="RunIndexService"/> serialises access per project.
+/// Not thread-safe: <see cref="RunIndexService"/> serialises access per project; <see cref="Freeze"/>
+/// hands out a read-only version another thread may read while this one keeps changing.
 /// </summary>
 internal sealed class RunTable
 {
-    private readonly Dictionary<string, int> _positions = new(StringComparer.Ordinal);
+    private Dictionary<string, int>? _positions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IndexColumn> _config = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IndexColumn> _summary = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IndexColumn> _columns = new(StringComparer.Ordinal);
@@ -45,6 +93,87 @@ internal sealed class RunTable
             _columns[name] = new IndexColumn();
         }
     }
+
+    private RunTable(RunTable source)
+    {
+        // A frozen copy builds its id lookup only if asked (a snapshot encode never asks).
+        _positions = null;
+        foreach (var (name, column) in source._columns)
+        {
+            _columns[name] = column.Freeze();
+        }
+        foreach (var (name, column) in source._config)
+        {
+            _config[name] = column.Freeze();
+        }
+        foreach (var (name, column) in source._summary)
+        {
+            _summary[name] = column.Freeze();
+        }
+        _ids = source._ids[..source.Capacity];
+        _tags = source._tags[..source.Capacity];
+        _live = source._live[..source.Capacity];
+        _deleted = source._deleted[..source.Capacity];
+        Capacity = source.Capacity;
+        LiveCount = source.LiveCount;
+    }
+
+    /// <summary>
+    /// The runs <paramref name="ids"/> at positions 0..n-1 with empty columns, for a snapshot decode to
+    /// fill column by column (<see cref="LoadColumn"/>).
+    /// </summary>
+    public static RunTable Create(string[] ids, string[][] tags, bool[] deleted)
+    {
+        var table = new RunTable
+        {
+            _ids = ids,
+            _tags = tags,
+            _deleted = deleted,
+            _live = new bool[ids.Length],
+            Capacity = ids.Length,
+            LiveCount = ids.Length,
+        };
+        Array.Fill(table._live, true);
+        table._positions!.EnsureCapacity(ids.Length);
+        var names = table._columns[RunField.RunName.Name];
+        for (var position = 0; position < ids.Length; position++)
+        {
+            table._positions[ids[position]] = position;
+            names.Set(position, IndexValue.Of(ids[position]));
+        }
+        return table;
+    }
+
+    /// <summary>The column of a fixed field, config key or summary key, created empty when new (snapshot decode).</summary>
+    public IndexColumn LoadColumn(RunFieldKind kind, string name)
+    {
+        var columns = kind switch
+        {
+            RunFieldKind.Config => _config,
+            RunFieldKind.Summary => _summary,
+            _ => _columns,
+        };
+        if (!columns.TryGetValue(name, out var column))
+        {
+            column = new IndexColumn();
+            columns[name] = column;
+        }
+        return column;
+    }
+
+    /// <summary>
+    /// A read-only version of the table as it is now, for a reader on another thread (the snapshot
+    /// save): it shares every column page, and this table copies a page before it next writes it.
+    /// Costs a copy of the per-run arrays (ids, tags, flags), not of the values.
+    /// </summary>
+    public RunTable Freeze() => new(this);
+
+    /// <summary>Fixed columns by name (<see cref="RunField.ColumnNames"/>), config columns and summary columns.</summary>
+    public IReadOnlyDictionary<string, IndexColumn> FixedColumns => _columns;
+
+    public IReadOnlyDictionary<string, IndexColumn> ConfigColumns => _config;
+
+    public IReadOnlyDictionary<string, IndexColumn> SummaryColumns => _summary;
 
     /// <summary>Positions allocated (live or not).</summary>
     public int Capacity { get; private set; }
@@ -63,7 +192,23 @@ internal sealed class RunTable
 
     public IReadOnlyList<string> Tags(int position) => _tags[position];
 
-    public bool TryGetPosition(string id, out int position) => _positions.TryGetValue(id, out position);
+    public bool TryGetPosition(string id, out int position) => Positions.TryGetValue(id, out position);
+
+    private Dictionary<string, int> Positions
+    {
+        get
+        {
+            if (_positions is null)
+            {
+                _positions = new Dictionary<string, int>(Capacity, StringComparer.Ordinal);
+                for (var position = 0; position < Capacity; position++)
+                {
+                    _positions[_ids[position]] = position;
+                }
+            }
+            return _positions;
+        }
+    }
 
     /// <summary>The column a field reads, or null for a config/summary key no run has (every value missing).</summary>
     public IndexColumn? Column(RunField field) => field.Kind switch
@@ -79,7 +224,7 @@ internal sealed class RunTable
 
     public void Upsert(RunIndexRow row)
     {
-        if (!_positions.TryGetValue(row.Id, out var position))
+        if (!Positions.TryGetValue(row.Id, out var position))
         {
             position = Capacity++;
             if (position >= _ids.Length)
@@ -90,7 +235,7 @@ internal sealed class RunTable
                 Array.Resize(ref _live, size);
                 Array.Resize(ref _deleted, size);
             }
-            _positions[row.Id] = position;
+            Positions[row.Id] = position;
             _ids[position] = row.Id;
         }
         if (!_live[position])
@@ -117,7 +262,7 @@ internal sealed class RunTable
 
     public bool Remove(string id)
     {
-        if (!_positions.TryGetValue(id, out var position) || !_live[position])
+        if (!Positions.TryGetValue(id, out var position) || !_live[position])
         {
             return false;
         }

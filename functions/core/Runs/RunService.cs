@@ -263,7 +263,7 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
                 await edit.RollbackAsync().ConfigureAwait(false);
                 throw;
             }
-            await edit.CommitAsync().ConfigureAwait(false);
+            await edit.CommitAsync(stateChanged: previousState != row.State).ConfigureAwait(false);
             await SyncRunningIndexAsync(previousState, row, cancellationToken).ConfigureAwait(false);
             return new UpsertRunResult(row, existing is null);
         }
@@ -478,7 +478,7 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
                 await edit.RollbackAsync().ConfigureAwait(false);
                 throw;
             }
-            await edit.CommitAsync().ConfigureAwait(false);
+            await edit.CommitAsync(stateChanged: previousState != row.State).ConfigureAwait(false);
             if (previousState != row.State || previousIndexed != row.IndexedHeartbeatAt)
             {
                 await SyncRunningIndexAsync(previousState, row, cancellationToken).ConfigureAwait(false);
@@ -588,7 +588,11 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
             return (null, name);
         }
 
-        public Task CommitAsync() => Task.WhenAll(DeleteAsync(_replaced), Query.RunChangeLog.RecordAsync(service.Storage, key));
+        /// <summary>
+        /// After the row write: drops replaced blobs and logs the change for the run index, coalesced
+        /// per run (one entry per lease; a new run or a state change is always logged).
+        /// </summary>
+        public Task CommitAsync(bool stateChanged) => Task.WhenAll(DeleteAsync(_replaced), Query.RunChangeLog.RecordCoalescedAsync(service.Storage, key, stateChanged));
 
         public Task RollbackAsync() => DeleteAsync(_written);
 

@@ -121,6 +121,14 @@ public sealed class RunBranchTests(WandbTestHost host) : IClassFixture<WandbTest
         Assert.Equal(0.1, JsonNode.Parse(child["config"]!.GetValue<string>())!["lr"]!["value"]!.GetValue<double>());
         Assert.Equal(10, (await RunAsync(key, user, "forks", "parent"))["historyLineCount"]!.GetValue<int>());
 
+        // The REST run resource shows the link; a run that is not a fork has none.
+        var childResource = (await client.GetFromJsonAsync<JsonObject>($"/api/v1/entities/{user}/projects/forks/runs/child"))!;
+        Assert.Equal($"{user}/forks/parent", childResource["forkedFrom"]!["path"]!.GetValue<string>());
+        Assert.Equal("parent", childResource["forkedFrom"]!["runId"]!.GetValue<string>());
+        Assert.Equal(4, childResource["forkedFrom"]!["step"]!.GetValue<long>());
+        var parentResource = (await client.GetFromJsonAsync<JsonObject>($"/api/v1/entities/{user}/projects/forks/runs/parent"))!;
+        Assert.False(parentResource.ContainsKey("forkedFrom"));
+
         // The fork continues at the step after the fork point.
         Assert.Equal(200, (await host.FileStreamAsync(key, user, "forks", "child", History(5, 5))).Status);
         Assert.Equal([0, 1, 2, 3, 4, 5], Steps(await RunAsync(key, user, "forks", "child")));
@@ -184,6 +192,11 @@ public sealed class RunBranchTests(WandbTestHost host) : IClassFixture<WandbTest
         var stored = await host.Services.GetRequiredService<RunService>().FindRunAsync(new RunKey(user, "pyfork", "kid"), CancellationToken.None);
         Assert.Equal($"{user}/pyfork/parent", stored!.ForkedFrom);
         Assert.Equal(4, stored.ForkedFromStep);
+        using (var rest = host.Client(key))
+        {
+            var resource = (await rest.GetFromJsonAsync<JsonObject>($"/api/v1/entities/{user}/projects/pyfork/runs/kid"))!;
+            Assert.Equal(new JsonObject { ["path"] = $"{user}/pyfork/parent", ["runId"] = "parent", ["step"] = 4 }.ToJsonString(), resource["forkedFrom"]!.ToJsonString());
+        }
 
         Assert.Equal(200, (await host.FileStreamAsync(key, user, "pyfork", "kid", History(5, 5, 6))).Status);
         var kid = await RunAsync(key, user, "pyfork", "kid");
