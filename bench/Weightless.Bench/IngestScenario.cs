@@ -132,6 +132,28 @@ internal sealed class IngestScenario : IBenchScenario
                 offset += lines.Count;
             }
         });
+        // The chunk codec's options on the same framed blocks: CPU per row and compressed size.
+        var frames = requests.Select(r => r.File(FileStreamRequest.HistoryFile)!.Content).Select(lines => LineCodec.Frame(lines, 0, lines.Count)).ToList();
+        var rawBytes = frames.Sum(f => (long)f.LongLength);
+        foreach (var (quality, window) in new[] { (0, 22), (1, 22), (2, 22), (1, 18), (2, 18) })
+        {
+            long compressed = 0;
+            Time($"Brotli q{quality} w{window}", () => compressed = frames.Sum(f => (long)LineCodec.Compress(f, quality, window).Length));
+            Console.WriteLine($"      {rawBytes / (double)compressed:N1}x, {compressed / (double)rows:N1} bytes/row");
+        }
+        {
+            long compressed = 0;
+            Time("ZLib fastest", () => compressed = frames.Sum(f =>
+            {
+                using var output = new MemoryStream();
+                using (var zlib = new System.IO.Compression.ZLibStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+                {
+                    zlib.Write(f);
+                }
+                return output.Length;
+            }));
+            Console.WriteLine($"      {rawBytes / (double)compressed:N1}x, {compressed / (double)rows:N1} bytes/row");
+        }
         Time("parse + flatten rows", () =>
         {
             parsedRows.Clear();

@@ -10,30 +10,63 @@ namespace Weightless.Core.History;
 /// How line blocks are stored: each line as a varint byte length plus its UTF-8 text (so any text,
 /// newlines included, round-trips verbatim), the whole block Brotli-compressed and cut into binary
 /// properties <c>Data0..DataN</c> of at most 64 KiB (Azure's binary property limit).
-/// Brotli quality 2 compresses history JSON about 5-8x, roughly twice as fast as quality 4 (which
-/// cost ~10 us of the ingest path's CPU per row in the bench's stage breakdown), while still letting
-/// ~1,000 rows fit in one property. Reading does not depend on the quality.
+/// Brotli quality 1 with a 256 KiB window: the bench's codec stage (<c>bench ingest --stages 1</c>) measured
+/// it at under half the CPU of quality 2 (window 22) for the same size within 1% (with a 4 MiB window
+/// quality 1 is as slow as quality 2: the encoder sets up tables for the window on every call).
+/// History rows of 10 full-precision floats still compress ~3x (~110 bytes/row, ~600 rows per 64 KiB
+/// property). Reading does not depend on the quality or window, so chunks written with any earlier
+/// setting decode unchanged. Buffers come from the shared pool: a 1,000-line block is ~300 KB, which
+/// would otherwise be two fresh large-object-heap arrays per chunk.
 /// </summary>
 internal static class LineCodec
 {
     public const string DataPrefix = "Data";
     public const int PropertyBytes = TableStore.MaxBinaryBytes;
-    private const int BrotliQuality = 2;
-    private const int BrotliWindow = 22;
+    public const int BrotliQuality = 1;
+    public const int BrotliWindow = 18;
 
     public static byte[] Encode(IReadOnlyList<string> lines, int start, int count)
     {
-        var raw = new ArrayBufferWriter<byte>(Math.Max(256, count * 64));
+        var raw = ArrayPool<byte>.Shared.Rent(FrameCapacity(lines, start, count));
+        try
+        {
+            return Compress(raw.AsSpan(0, Frame(lines, start, count, raw)));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(raw);
+        }
+    }
+
+    /// <summary>The uncompressed block: each line as a varint byte length plus its UTF-8 bytes.</summary>
+    public static byte[] Frame(IReadOnlyList<string> lines, int start, int count)
+    {
+        var raw = new byte[FrameCapacity(lines, start, count)];
+        return raw.AsSpan(0, Frame(lines, start, count, raw)).ToArray();
+    }
+
+    /// <summary>An upper bound of the framed size: 3 UTF-8 bytes per char plus the longest varint.</summary>
+    private static int FrameCapacity(IReadOnlyList<string> lines, int start, int count)
+    {
+        long bytes = 16;
+        for (var i = start; i < start + count; i++)
+        {
+            bytes += lines[i].Length * 3L + 5;
+        }
+        return (int)Math.Min(bytes, Array.MaxLength);
+    }
+
+    private static int Frame(IReadOnlyList<string> lines, int start, int count, Span<byte> into)
+    {
+        var position = 0;
         for (var i = start; i < start + count; i++)
         {
             var line = lines[i];
             var length = Encoding.UTF8.GetByteCount(line);
-            WriteVarint(raw, (ulong)length);
-            var span = raw.GetSpan(length);
-            Encoding.UTF8.GetBytes(line, span);
-            raw.Advance(length);
+            position += WriteVarint(into[position..], (ulong)length);
+            position += Encoding.UTF8.GetBytes(line, into[position..]);
         }
-        return Compress(raw.WrittenSpan);
+        return position;
     }
 
     public static List<string> Decode(ReadOnlySpan<byte> compressed)
@@ -50,14 +83,23 @@ internal static class LineCodec
         return lines;
     }
 
-    public static byte[] Compress(ReadOnlySpan<byte> raw)
+    public static byte[] Compress(ReadOnlySpan<byte> raw) => Compress(raw, BrotliQuality, BrotliWindow);
+
+    public static byte[] Compress(ReadOnlySpan<byte> raw, int quality, int window)
     {
-        var output = new byte[BrotliEncoder.GetMaxCompressedLength(raw.Length)];
-        if (!BrotliEncoder.TryCompress(raw, output, out var written, BrotliQuality, BrotliWindow))
+        var output = ArrayPool<byte>.Shared.Rent(BrotliEncoder.GetMaxCompressedLength(raw.Length));
+        try
         {
-            throw new InvalidOperationException("Brotli compression failed.");
+            if (!BrotliEncoder.TryCompress(raw, output, out var written, quality, window))
+            {
+                throw new InvalidOperationException("Brotli compression failed.");
+            }
+            return output.AsSpan(0, written).ToArray();
         }
-        return output.AsSpan(0, written).ToArray();
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(output);
+        }
     }
 
     public static byte[] Decompress(ReadOnlySpan<byte> compressed)
@@ -97,17 +139,17 @@ internal static class LineCodec
         return output.ToArray();
     }
 
-    public static void WriteVarint(IBufferWriter<byte> writer, ulong value)
+    /// <summary>Writes <paramref name="value"/> as a LEB128 varint; returns the bytes written.</summary>
+    public static int WriteVarint(Span<byte> into, ulong value)
     {
-        var span = writer.GetSpan(10);
         var i = 0;
         while (value >= 0x80)
         {
-            span[i++] = (byte)(value | 0x80);
+            into[i++] = (byte)(value | 0x80);
             value >>= 7;
         }
-        span[i++] = (byte)value;
-        writer.Advance(i);
+        into[i++] = (byte)value;
+        return i;
     }
 
     public static ulong ReadVarint(ReadOnlySpan<byte> data, ref int position)

@@ -334,18 +334,30 @@ internal sealed class LineStream
         {
             cancellationToken.ThrowIfCancellationRequested();
             var state = known?.State ?? await ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
-            var listing = await ListChunksAsync(run, state.Applied - MaxLinesPerEntity, cancellationToken).ConfigureAwait(false);
-            var (segments, _) = Resolve(listing, state.Applied);
-            var lineCount = state.Applied + segments.Sum(s => s.To - s.From);
-            // Redundancy is judged from the listing's floor so a shorter chunk already behind the watermark is found too.
-            var (_, redundant) = Resolve(listing, Math.Max(0, state.Applied - MaxLinesPerEntity));
-            if (known is not null && (redundant.Count > 0 || segments.Count == 0 || segments[0].From != state.Applied))
+            List<Segment> segments;
+            if (known is not null && OwnChunksFrom(own, state.Applied) is { } ownSegments)
             {
-                // Deleting chunks or answering "nothing to fold" must not rest on a state that may be stale.
-                known = null;
-                continue;
+                // The post continues the cached watermark: fold its own lines without listing chunks (a
+                // table query, a full scan on Azurite). Committing rests on the cached state's ETag, and
+                // every writer that leaves a chunk unfolded behind a gap changes that ETag (TouchStateAsync),
+                // so a missed chunk makes the commit fail and the round is redone from a listing.
+                segments = ownSegments;
             }
-            await DeleteRedundantAsync(run, redundant, cancellationToken).ConfigureAwait(false);
+            else
+            {
+                var listing = await ListChunksAsync(run, state.Applied - MaxLinesPerEntity, cancellationToken).ConfigureAwait(false);
+                (segments, _) = Resolve(listing, state.Applied);
+                // Redundancy is judged from the listing's floor so a shorter chunk already behind the watermark is found too.
+                var (_, redundant) = Resolve(listing, Math.Max(0, state.Applied - MaxLinesPerEntity));
+                if (known is not null && (redundant.Count > 0 || segments.Count == 0 || segments[0].From != state.Applied))
+                {
+                    // Deleting chunks or answering "nothing to fold" must not rest on a state that may be stale.
+                    known = null;
+                    continue;
+                }
+                await DeleteRedundantAsync(run, redundant, cancellationToken).ConfigureAwait(false);
+            }
+            var lineCount = state.Applied + segments.Sum(s => s.To - s.From);
             var round = new List<Segment>();
             var end = state.Applied;
             foreach (var segment in segments)
@@ -360,6 +372,21 @@ internal sealed class LineStream
             }
             if (round.Count == 0)
             {
+                if (segments.Count > 0)
+                {
+                    // Stored lines wait behind a gap. Whoever fills it may hold a cached state and skip
+                    // the listing; changing the state's ETag makes that writer list and fold these too.
+                    try
+                    {
+                        await TouchStateAsync(run, state, segments[^1].To, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is ConflictException or NotFoundException && ++conflicts < MaxAttempts)
+                    {
+                        // The state moved (or was rebuilt) since we read it; the gap may be filled now: look again.
+                        continue;
+                    }
+                    return new StreamAppendResult(lineCount, state.MaxStep, keysAdded);
+                }
                 Remember(run, state, null);
                 return new StreamAppendResult(lineCount, state.MaxStep, keysAdded);
             }
@@ -390,6 +417,40 @@ internal sealed class LineStream
                 // Another writer advanced the state or a page first, or a chunk we listed was replaced: redo the round.
                 await Task.Delay(Random.Shared.Next(5, 20 + 10 * Math.Min(conflicts, 10)), cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// The post's own chunks as the round's segments when they start exactly at the watermark, else null.
+    /// One post's chunks are consecutive (<see cref="BuildChunks"/>).
+    /// </summary>
+    private static List<Segment>? OwnChunksFrom(Dictionary<string, (int First, int Count)> own, long applied)
+    {
+        if (own.Count == 0)
+        {
+            return null;
+        }
+        var chunks = own.Keys.Select(ChunkRef.Parse).OrderBy(c => c.Start).ToList();
+        return chunks[0].Start == applied ? chunks.ConvertAll(c => new Segment(c, c.Start, c.End)) : null;
+    }
+
+    /// <summary>
+    /// Changes the state's ETag (If-Match the one read; the first state of a stream is added), recording
+    /// the end of the lines waiting behind a gap. A conflict means the state moved first.
+    /// </summary>
+    private async Task TouchStateAsync(RunKey run, StreamState state, long waitingEnd, CancellationToken cancellationToken)
+    {
+        var table = await TableAsync().ConfigureAwait(false);
+        if (state.ETag is { } etag)
+        {
+            var touch = new TableEntity(run.PartitionKey, StateRow) { ["WaitingEnd"] = waitingEnd };
+            await table.UpdateAsync(touch, etag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var entity = StateEntity(run, state);
+            entity["WaitingEnd"] = waitingEnd;
+            await table.AddAsync(entity, cancellationToken).ConfigureAwait(false);
         }
     }
 

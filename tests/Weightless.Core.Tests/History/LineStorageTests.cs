@@ -15,6 +15,19 @@ public class LineStorageTests
     }
 
     [Fact]
+    public void Blocks_compressed_with_earlier_codec_settings_still_decode()
+    {
+        // Chunks stored before the codec moved to quality 1 / window 18 were quality 2 / window 22 (and 4 before that).
+        var lines = new List<string> { "{\"loss\": 0.5, \"_step\": 0}", "{\"loss\": Infinity, \"_step\": 1}", new('x', 300_000) };
+        var framed = LineCodec.Frame(lines, 0, lines.Count);
+        foreach (var (quality, window) in new[] { (2, 22), (4, 22), (LineCodec.BrotliQuality, LineCodec.BrotliWindow) })
+        {
+            Assert.Equal(lines, LineCodec.Decode(LineCodec.Compress(framed, quality, window)));
+        }
+        Assert.Equal(framed, LineCodec.Decompress(LineCodec.Encode(lines, 0, lines.Count)));
+    }
+
+    [Fact]
     public void Chunk_keys_parse_back_and_sort_by_start()
     {
         var key = LineStream.ChunkKey(130, 200);
