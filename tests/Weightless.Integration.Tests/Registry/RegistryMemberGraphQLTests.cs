@@ -275,19 +275,9 @@ public sealed partial class RegistryMemberGraphQLTests(ArtifactTestHost host) : 
     [GeneratedRegex("^(User|Entity):([0-9]+)$")]
     private static partial Regex IdPattern();
 
-    private static async Task<JsonElement> GraphQLAsync(HttpClient client, string query, object variables)
-    {
-        var response = await client.PostAsJsonAsync("/graphql", new { query, variables });
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).Clone();
-    }
+    private static Task<JsonElement> GraphQLAsync(HttpClient client, string query, object variables) => RegistryGraphQLTests.GraphQLAsync(client, query, variables);
 
-    private static JsonElement Data(JsonElement root)
-    {
-        Assert.False(root.TryGetProperty("errors", out var errors), errors.ToString());
-        return root.GetProperty("data");
-    }
+    private static JsonElement Data(JsonElement root) => RegistryGraphQLTests.Data(root);
 
-    private static string? ErrorCode(JsonElement root) =>
-        root.TryGetProperty("errors", out var errors) ? errors[0].GetProperty("extensions").GetProperty("code").GetString() : null;
+    private static string? ErrorCode(JsonElement root) => RegistryGraphQLTests.ErrorCode(root);
 }
