@@ -27,6 +27,14 @@ internal sealed class ArtifactFunctions
         return TypedResults.Ok(await _artifacts.ListCollectionsAsync(principal, entity, project, req.Query["type"].FirstOrDefault(), cancellationToken));
     }
 
+    [Function("EditArtifactCollection")]
+    public async Task<IResult> EditCollection([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = Base + "/{collection}")] HttpRequest req, string entity, string project, string collection, CancellationToken cancellationToken)
+    {
+        var principal = await _auth.AuthenticateAsync(req.HttpContext, cancellationToken);
+        var body = await RequestBody.ReadJsonAsync<ArtifactCollectionEditRequest>(req, cancellationToken);
+        return TypedResults.Ok(await _artifacts.EditCollectionAsync(principal, entity, project, collection, body, cancellationToken));
+    }
+
     [Function("ListArtifactVersions")]
     public async Task<IResult> ListVersions([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = Base + "/{collection}/versions")] HttpRequest req, string entity, string project, string collection, CancellationToken cancellationToken)
     {

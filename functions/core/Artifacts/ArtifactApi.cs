@@ -7,7 +7,11 @@ using Weightless.Core.Tenancy;
 
 namespace Weightless.Core.Artifacts;
 
-internal sealed record ArtifactCollectionView(string Name, string Type, string Kind, string? Description, IReadOnlyList<string> Tags, string? LatestVersion, int VersionCount, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+/// <summary>A collection; <c>TtlDurationSeconds</c> is the default TTL its inheriting versions follow (null: none).</summary>
+internal sealed record ArtifactCollectionView(string Name, string Type, string Kind, string? Description, IReadOnlyList<string> Tags, string? LatestVersion, int VersionCount, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long? TtlDurationSeconds);
+
+/// <summary>PATCH of a collection: null leaves a field as it is; <c>ttlDurationSeconds</c> -1 or -2 clears the default TTL.</summary>
+internal sealed record ArtifactCollectionEditRequest(string? Description, IReadOnlyList<string?>? Tags, long? TtlDurationSeconds);
 
 internal sealed record ArtifactVersionView(
     string Id,
@@ -48,8 +52,17 @@ internal sealed class ArtifactApi(ArtifactService artifacts)
     {
         await artifacts.AuthorizeAsync(principal, entity, Role.Viewer, cancellationToken).ConfigureAwait(false);
         var rows = await artifacts.ListCollectionsAsync(entity, EntityNames.ValidateProject(project), type, cancellationToken).ConfigureAwait(false);
-        return rows.Select(c => new ArtifactCollectionView(c.Name, c.Type, c.Kind, c.Description, Tags(c.Tags), c.LatestVersion is { } l ? $"v{l}" : null, c.NextVersion, c.CreatedAt, c.UpdatedAt)).ToList();
+        return rows.Select(CollectionView).ToList();
     }
+
+    public async Task<ArtifactCollectionView> EditCollectionAsync(Principal principal, string entity, string project, string collection, ArtifactCollectionEditRequest request, CancellationToken cancellationToken)
+    {
+        var key = new CollectionKey(EntityNames.ValidateEntity(entity, "entity"), EntityNames.ValidateProject(project), ArtifactIds.ValidateCollection(collection, "collection"));
+        return CollectionView(await artifacts.EditCollectionAsync(principal, key, request.Description, request.Tags, request.TtlDurationSeconds, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static ArtifactCollectionView CollectionView(CollectionRow c) =>
+        new(c.Name, c.Type, c.Kind, c.Description, Tags(c.Tags), c.LatestVersion is { } l ? $"v{l}" : null, c.NextVersion, c.CreatedAt, c.UpdatedAt, c.TtlDurationSeconds);
 
     public async Task<IReadOnlyList<ArtifactVersionView>> ListVersionsAsync(Principal principal, string entity, string project, string collection, bool includeDeleted, CancellationToken cancellationToken)
     {

@@ -130,10 +130,7 @@ internal sealed partial class ArtifactService
         var replace = command.Tags is null ? null : ValidateTags(command.Tags, "tags");
         var add = ValidateTags(command.TagsToAdd, "tagsToAdd");
         var remove = ValidateTags(command.TagsToDelete, "tagsToDelete");
-        if (command.TtlDurationSeconds is < -2)
-        {
-            throw new ValidationFailedException("'ttlDurationSeconds' is a number of seconds, or -1 (never) / -2 (inherit).", "ttlDurationSeconds");
-        }
+        ArtifactTtl.Validate(command.TtlDurationSeconds, "ttlDurationSeconds");
         var table = await ArtifactsAsync().ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {

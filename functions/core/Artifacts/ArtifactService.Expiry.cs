@@ -1,6 +1,8 @@
 using Azure.Data.Tables;
+using Weightless.Core.Auth;
 using Weightless.Core.Errors;
 using Weightless.Core.Storage;
+using Weightless.Core.Tenancy;
 
 namespace Weightless.Core.Artifacts;
 
@@ -8,16 +10,36 @@ namespace Weightless.Core.Artifacts;
 internal sealed record ExpiryResult(int ExpiredVersions, int DeletedBlobs, int KeptSharedBlobs);
 
 /// <summary>
-/// TTL: a version's <c>ttlDurationSeconds</c> (or, when it inherits (-2 / unset), its collection's)
+/// TTL: a version's <c>ttlDurationSeconds</c> (or, when it inherits (-1 / unset), its collection's)
 /// counts from its creation; once passed, the timer deletes the version for good and removes the
 /// content blobs that no other version of the tenant references (content is stored once per
 /// tenant, so a blob shared with a live version stays).
 /// </summary>
 internal sealed partial class ArtifactService
 {
+    /// <summary>
+    /// Edits a collection (member role; registry projects ask the registry): description, tags, and
+    /// its default TTL, which every version that inherits (logged without a TTL of its own, or set to
+    /// -1) follows from then on, already logged ones included: expiry is computed from the
+    /// collection's current value. A negative TTL clears it. Null leaves a field as it is.
+    /// </summary>
+    public async Task<CollectionRow> EditCollectionAsync(Principal principal, CollectionKey key, string? description, IReadOnlyList<string?>? tags, long? ttlDurationSeconds, CancellationToken cancellationToken)
+    {
+        ArtifactTtl.Validate(ttlDurationSeconds, "ttlDurationSeconds");
+        await RequireCollectionRoleAsync(principal, key, Role.Member, [], cancellationToken).ConfigureAwait(false);
+        var collection = await FindCollectionAsync(key, cancellationToken).ConfigureAwait(false)
+            ?? throw new NotFoundException($"Collection '{key.Collection}' not found.");
+        if (ttlDurationSeconds is not null && collection.Kind == CollectionKinds.Portfolio)
+        {
+            // As in W&B: a linked version keeps the TTL of the collection it was logged into.
+            throw new ValidationFailedException($"'{key.Collection}' is a collection of linked versions; a TTL is set on the collection the versions were logged into.", "ttlDurationSeconds");
+        }
+        return await UpdateCollectionAsync(key, description, tags, ttlDurationSeconds, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The TTL that applies to <paramref name="artifact"/>: its own, or the collection's when it inherits; null = never expires.</summary>
     public static long? EffectiveTtlSeconds(ArtifactRow artifact, CollectionRow? collection) =>
-        artifact.TtlDurationSeconds is null or -2 ? collection?.TtlDurationSeconds is >= 0 ? collection.TtlDurationSeconds : null
+        ArtifactTtl.Inherits(artifact.TtlDurationSeconds) ? collection?.TtlDurationSeconds is >= 0 ? collection.TtlDurationSeconds : null
         : artifact.TtlDurationSeconds >= 0 ? artifact.TtlDurationSeconds : null;
 
     public static DateTimeOffset? ExpiresAt(ArtifactRow artifact, CollectionRow? collection)
@@ -53,7 +75,7 @@ internal sealed partial class ArtifactService
             var filter = TableClient.CreateQueryFilter($"PartitionKey eq {collection.PartitionKey}") + " and " + versionRange;
             await foreach (var row in table.QueryAsync<ArtifactRow>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                if (row.TtlDurationSeconds is null or -2 && ExpiresAt(row, collection) <= now && await MarkExpiredAsync(table, row, now, cancellationToken).ConfigureAwait(false))
+                if (ArtifactTtl.Inherits(row.TtlDurationSeconds) && ExpiresAt(row, collection) <= now && await MarkExpiredAsync(table, row, now, cancellationToken).ConfigureAwait(false))
                 {
                     expired++;
                 }
@@ -167,4 +189,29 @@ internal sealed partial class ArtifactService
             return [];
         }
     }
+}
+
+/// <summary>
+/// The TTL sentinels as the clients send them (wandb <c>Artifact._ttl_duration_seconds_to_gql</c>):
+/// -1 inherits the collection's TTL, -2 never expires; otherwise seconds from creation. A version
+/// stored without a value inherits.
+/// </summary>
+internal static class ArtifactTtl
+{
+    public const long Inherit = -1;
+    public const long Disabled = -2;
+
+    public static bool Inherits(long? ttl) => ttl is null or Inherit;
+
+    public static void Validate(long? ttl, string field)
+    {
+        if (ttl is < Disabled)
+        {
+            throw new ValidationFailedException($"'{field}' is a number of seconds, or -1 (inherit the collection's TTL) / -2 (never expire).", field);
+        }
+    }
+
+    /// <summary>The value clients read: the version's own TTL, the collection's when it inherits, -2 when none applies.</summary>
+    public static long Answer(ArtifactRow artifact, CollectionRow? collection) =>
+        ArtifactService.EffectiveTtlSeconds(artifact, collection) ?? Disabled;
 }

@@ -155,9 +155,10 @@ internal sealed partial class ArtifactService
         return row;
     }
 
-    /// <summary>Edits a collection's description and tags (null leaves a field as it is), guarded by its ETag.</summary>
-    public async Task<CollectionRow> UpdateCollectionAsync(CollectionKey key, string? description, IReadOnlyList<string?>? tags, CancellationToken cancellationToken)
+    /// <summary>Edits a collection's description, tags and default TTL (null leaves a field as it is; a negative TTL clears it), guarded by its ETag.</summary>
+    public async Task<CollectionRow> UpdateCollectionAsync(CollectionKey key, string? description, IReadOnlyList<string?>? tags, long? ttlDurationSeconds, CancellationToken cancellationToken)
     {
+        ArtifactTtl.Validate(ttlDurationSeconds, "ttlDurationSeconds");
         CheckText(description, "description");
         var validTags = tags is null ? null : ValidateTags(tags, "tags");
         var table = await ArtifactsAsync().ConfigureAwait(false);
@@ -169,6 +170,10 @@ internal sealed partial class ArtifactService
             if (validTags is not null)
             {
                 collection.Tags = validTags.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(validTags);
+            }
+            if (ttlDurationSeconds is { } ttl)
+            {
+                collection.TtlDurationSeconds = ttl >= 0 ? ttl : null;
             }
             collection.UpdatedAt = clock.GetUtcNow();
             try

@@ -126,10 +126,7 @@ internal sealed partial class ArtifactService(
         var metadata = NormaliseMetadata(command.Metadata);
         var aliases = RequestedAliases(command.Aliases, collection);
         var tags = ValidateTags(command.Tags, "tags");
-        if (command.TtlDurationSeconds is < -2)
-        {
-            throw new ValidationFailedException("'ttlDurationSeconds' is a number of seconds, or -1 (never) / -2 (inherit).", "ttlDurationSeconds");
-        }
+        ArtifactTtl.Validate(command.TtlDurationSeconds, "ttlDurationSeconds");
         string? runName = null;
         if (!string.IsNullOrWhiteSpace(command.RunName))
         {

@@ -181,10 +181,25 @@ internal static class ArtifactSchema
             };
             return await c.Service<ArtifactService>().UpdateAsync(c.Principal(), key, command, c.CancellationToken).ConfigureAwait(false);
         });
+        // ArtifactCollection.save() (wandb _generated UPDATE_ARTIFACT_SEQUENCE_GQL / UPDATE_ARTIFACT_PORTFOLIO_GQL);
+        // ttlDurationSeconds is this server's addition: the collection's default TTL (ArtifactService.EditCollectionAsync).
+        mutation.Field<UpdateArtifactCollectionPayloadType>("updateArtifactSequence").Argument<NonNullGraphType<UpdateArtifactSequenceInputType>>("input").ResolveAsync(c => UpdateCollectionAsync(c, "artifactSequenceID"));
+        mutation.Field<UpdateArtifactCollectionPayloadType>("updateArtifactPortfolio").Argument<NonNullGraphType<UpdateArtifactPortfolioInputType>>("input").ResolveAsync(c => UpdateCollectionAsync(c, "artifactPortfolioID"));
         mutation.Field<SuccessPayloadType>("addAliases").Argument<NonNullGraphType<ArtifactAliasesInputType>>("input").ResolveAsync(c => ChangeAliasesAsync(c, add: true));
         mutation.Field<SuccessPayloadType>("deleteAliases").Argument<NonNullGraphType<ArtifactAliasesInputType>>("input").ResolveAsync(c => ChangeAliasesAsync(c, add: false));
         mutation.Field<ArtifactPayloadType>("deleteArtifact").Argument<NonNullGraphType<DeleteArtifactInputType>>("input").ResolveAsync(async c =>
             await c.Service<ArtifactService>().DeleteAsync(c.Principal(), ArtifactIds.ParseArtifact(Text(Input(c), "artifactID")), c.CancellationToken).ConfigureAwait(false));
+    }
+
+    private static async Task<object?> UpdateCollectionAsync(IResolveFieldContext context, string idField)
+    {
+        var input = Input(context);
+        var key = ArtifactIds.ParseSequence(Text(input, idField), idField);
+        if (Text(input, "name") is { } name && name != key.Collection)
+        {
+            throw new ValidationFailedException("Collections cannot be renamed on this server.", "name");
+        }
+        return await context.Service<ArtifactService>().EditCollectionAsync(context.Principal(), key, Text(input, "description"), null, Long(input, "ttlDurationSeconds"), context.CancellationToken).ConfigureAwait(false);
     }
 
     /// <summary><c>addAliases</c>/<c>deleteAliases</c>: aliases of the version in its birth collection (or in a collection it is linked into).</summary>
@@ -535,6 +550,33 @@ internal sealed class LinkArtifactInputType : InputObjectGraphType
         Field<StringGraphType>("clientMutationId");
     }
 }
+
+internal sealed class UpdateArtifactCollectionPayloadType : ObjectGraphType<CollectionRow>
+{
+    public UpdateArtifactCollectionPayloadType()
+    {
+        Name = "UpdateArtifactCollectionPayload";
+        Field<NonNullGraphType<ArtifactCollectionInterface>>("artifactCollection").Resolve(c => c.Source);
+        Field<StringGraphType>("clientMutationId").Resolve(_ => null);
+    }
+}
+
+internal abstract class UpdateArtifactCollectionInputGraphType : InputObjectGraphType
+{
+    protected UpdateArtifactCollectionInputGraphType(string name, string idField)
+    {
+        Name = name;
+        Field<NonNullGraphType<IdGraphType>>(idField);
+        Field<StringGraphType>("name");
+        Field<StringGraphType>("description");
+        Field<Int64GraphType>("ttlDurationSeconds");
+        Field<StringGraphType>("clientMutationId");
+    }
+}
+
+internal sealed class UpdateArtifactSequenceInputType() : UpdateArtifactCollectionInputGraphType("UpdateArtifactSequenceInput", "artifactSequenceID");
+
+internal sealed class UpdateArtifactPortfolioInputType() : UpdateArtifactCollectionInputGraphType("UpdateArtifactPortfolioInput", "artifactPortfolioID");
 
 internal sealed class UpdateArtifactInputType : InputObjectGraphType
 {

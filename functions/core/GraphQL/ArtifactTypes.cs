@@ -90,9 +90,17 @@ internal sealed class ArtifactGraphType : ObjectGraphType<ArtifactRow>
         Field<NonNullGraphType<WandbDateTimeGraphType>>("createdAt").Resolve(c => c.Source.CreatedAt);
         Field<WandbDateTimeGraphType>("updatedAt").Resolve(c => c.Source.UpdatedAt);
         Field<Int64GraphType>("historyStep").Resolve(c => c.Source.HistoryStep);
-        // -2 means "inherit from the collection" (the clients' sentinel); no TTL is set by default.
-        Field<Int64GraphType>("ttlDurationSeconds").Resolve(c => c.Source.TtlDurationSeconds ?? -2);
-        Field<NonNullGraphType<BooleanGraphType>>("ttlIsInherited").Resolve(c => c.Source.TtlDurationSeconds is null or -2);
+        // The TTL in force (ArtifactTtl.Answer): an inheriting version answers its collection's, -2 when none applies.
+        Field<Int64GraphType>("ttlDurationSeconds").ResolveAsync(async c =>
+        {
+            if (!ArtifactTtl.Inherits(c.Source.TtlDurationSeconds))
+            {
+                return ArtifactTtl.Answer(c.Source, null);
+            }
+            var key = new CollectionKey(c.Source.Entity, c.Source.Project, c.Source.Collection);
+            return ArtifactTtl.Answer(c.Source, await c.Service<ArtifactService>().FindCollectionAsync(key, c.CancellationToken).ConfigureAwait(false));
+        });
+        Field<NonNullGraphType<BooleanGraphType>>("ttlIsInherited").Resolve(c => ArtifactTtl.Inherits(c.Source.TtlDurationSeconds));
         Field<NonNullGraphType<ArtifactTypeGraphType>>("artifactType").Resolve(c => new ArtifactTypeSource(c.Source.Entity, c.Source.Project, c.Source.Type, null, null));
         Field<NonNullGraphType<ArtifactSequenceGraphType>>("artifactSequence").ResolveAsync(async c =>
         {
@@ -240,6 +248,7 @@ internal sealed class ArtifactCollectionInterface : InterfaceGraphType<Collectio
         Field<NonNullGraphType<WandbDateTimeGraphType>>("createdAt");
         Field<WandbDateTimeGraphType>("updatedAt");
         Field<StringGraphType>("state");
+        Field<NonNullGraphType<Int64GraphType>>("ttlDurationSeconds");
         Field<NonNullGraphType<ProjectType>>("project");
         Field<NonNullGraphType<ArtifactTypeGraphType>>("defaultArtifactType");
         Field<NonNullGraphType<ArtifactTypeGraphType>>("artifactType");
@@ -288,6 +297,8 @@ internal static class ArtifactCollectionFields
         type.Field<NonNullGraphType<WandbDateTimeGraphType>>("createdAt").Resolve(c => c.Source.CreatedAt);
         type.Field<WandbDateTimeGraphType>("updatedAt").Resolve(c => c.Source.UpdatedAt);
         type.Field<StringGraphType>("state").Resolve(c => c.Source.Deleted ? "DELETED" : "READY");
+        // The default TTL its versions inherit; -2 (the clients' "disabled") when it has none.
+        type.Field<NonNullGraphType<Int64GraphType>>("ttlDurationSeconds").Resolve(c => c.Source.TtlDurationSeconds ?? ArtifactTtl.Disabled);
         type.Field<NonNullGraphType<ProjectType>>("project").Resolve(c => new ProjectSource(c.Source.Entity, c.Source.Project, null));
         type.Field<NonNullGraphType<ArtifactTypeGraphType>>("defaultArtifactType").Resolve(c => new ArtifactTypeSource(c.Source.Entity, c.Source.Project, c.Source.Type, null, null));
         type.Field<NonNullGraphType<ArtifactTypeGraphType>>("artifactType").Resolve(c => new ArtifactTypeSource(c.Source.Entity, c.Source.Project, c.Source.Type, null, null));

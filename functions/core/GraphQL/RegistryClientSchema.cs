@@ -72,6 +72,7 @@ internal static class RegistryClientSchema
     /// <summary>Registry fields of <c>Project</c> (hook from <see cref="ProjectType"/>); plain projects answer neutral values.</summary>
     public static void AddProjectFields(ObjectGraphType<ProjectSource> project)
     {
+        RegistryMemberSchema.AddProjectFields(project);
         project.Field<NonNullGraphType<BooleanGraphType>>("allowAllArtifactTypesInRegistry").ResolveAsync(async c =>
             (await RegistryOfAsync(c).ConfigureAwait(false))?.AllowAllTypes ?? true);
         if (!project.HasField("description"))
@@ -102,6 +103,7 @@ internal static class RegistryClientSchema
 
     public static void AddMutations(ObjectGraphType mutation)
     {
+        RegistryMemberSchema.AddMutations(mutation);
         mutation.Field<UpsertModelPayloadType>("upsertModel").Argument<NonNullGraphType<UpsertModelInputType>>("input").ResolveAsync(async c =>
         {
             var input = c.GetArgument<Dictionary<string, object?>>("input");
@@ -118,7 +120,7 @@ internal static class RegistryClientSchema
         mutation.Field<DeleteModelPayloadType>("deleteModel").Argument<NonNullGraphType<DeleteModelInputType>>("input").ResolveAsync(async c =>
         {
             var input = c.GetArgument<Dictionary<string, object?>>("input");
-            var (entity, name) = ParseProjectId(ArtifactSchema.Text(input, "id"));
+            var (entity, name) = ParseProjectId(ArtifactSchema.Text(input, "id"), "id");
             var (organization, registry) = await RegistryProjectAsync(c, entity, name, "id").ConfigureAwait(false);
             await c.Service<RegistryService>().DeleteAsync(c.Principal(), organization, registry, c.CancellationToken).ConfigureAwait(false);
             return true;
@@ -140,7 +142,7 @@ internal static class RegistryClientSchema
     }
 
     /// <summary>The organization and registry a registry project names; other projects are refused (these mutations manage registries only).</summary>
-    private static async Task<(string Organization, string Registry)> RegistryProjectAsync(IResolveFieldContext context, string entity, string? project, string field)
+    internal static async Task<(string Organization, string Registry)> RegistryProjectAsync(IResolveFieldContext context, string entity, string? project, string field)
     {
         if (project is null || !RegistryNames.IsRegistryProject(project))
         {
@@ -151,7 +153,7 @@ internal static class RegistryClientSchema
     }
 
     /// <summary>Decodes a project id (<c>Project:v1:&lt;project&gt;:&lt;entity&gt;</c>, see <see cref="RunIds.Project"/>).</summary>
-    private static (string Entity, string Project) ParseProjectId(string? id)
+    internal static (string Entity, string Project) ParseProjectId(string? id, string field)
     {
         const string prefix = "Project:v1:";
         string text;
@@ -161,10 +163,10 @@ internal static class RegistryClientSchema
         }
         catch (FormatException)
         {
-            throw new ValidationFailedException("'id' is not a project id.", "id");
+            throw new ValidationFailedException($"'{field}' is not a project id.", field);
         }
         var parts = text.StartsWith(prefix, StringComparison.Ordinal) ? text[prefix.Length..].Split(':') : [];
-        return parts.Length == 2 ? (parts[1], parts[0]) : throw new ValidationFailedException("'id' is not a project id.", "id");
+        return parts.Length == 2 ? (parts[1], parts[0]) : throw new ValidationFailedException($"'{field}' is not a project id.", field);
     }
 
     /// <summary>The registry behind a registry project (null for other projects), loaded once per request.</summary>

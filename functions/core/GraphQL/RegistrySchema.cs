@@ -104,7 +104,7 @@ internal sealed class OrganizationEntityGraphType : ObjectGraphType<string>
     public OrganizationEntityGraphType()
     {
         Name = "OrganizationEntity";
-        Field<NonNullGraphType<IdGraphType>>("id").Resolve(c => RunIds.Entity(c.Source));
+        Field<NonNullGraphType<IdGraphType>>("id").ResolveAsync(async c => await EntityGraphIds.EntityAsync(c, c.Source).ConfigureAwait(false));
         Field<NonNullGraphType<StringGraphType>>("name").Resolve(c => c.Source);
         RegistryClientSchema.AddOrganizationEntityFields(this);
     }
@@ -115,7 +115,7 @@ internal sealed class EntityOrganizationsGraphType : ObjectGraphType<EntityOrgan
     public EntityOrganizationsGraphType()
     {
         Name = "EntityWithOrganizations";
-        Field<NonNullGraphType<IdGraphType>>("id").Resolve(c => RunIds.Entity(c.Source.Name));
+        Field<NonNullGraphType<IdGraphType>>("id").ResolveAsync(async c => await EntityGraphIds.EntityAsync(c, c.Source.Name).ConfigureAwait(false));
         Field<NonNullGraphType<StringGraphType>>("name").Resolve(c => c.Source.Name);
         Field<OrganizationGraphType>("organization").Resolve(c => c.Source.IsOrganization ? c.Source.Name : null);
         Field<EntityUserOrganizationsGraphType>("user").Resolve(c => c.Source.IsOrganization ? null : c.Source);

@@ -10,7 +10,7 @@ internal sealed class UserType : ObjectGraphType<ViewerSource>
     public UserType()
     {
         Name = "User";
-        Field<NonNullGraphType<IdGraphType>>("id").Resolve(c => Runs.RunIds.User(c.Source.Principal.UserName));
+        Field<NonNullGraphType<IdGraphType>>("id").ResolveAsync(async c => await EntityGraphIds.UserAsync(c, c.Source.Principal.UserName).ConfigureAwait(false));
         Field<StringGraphType>("entity").Resolve(c => c.Source.Principal.UserName);
         Field<StringGraphType>("username").Resolve(c => c.Source.Principal.UserName);
         Field<StringGraphType>("name").Resolve(c => c.Source.Principal.UserName);
@@ -28,7 +28,7 @@ internal sealed class RunUserType : ObjectGraphType<string>
     public RunUserType()
     {
         Name = "RunUser";
-        Field<IdGraphType>("id").Resolve(c => Runs.RunIds.User(c.Source));
+        Field<IdGraphType>("id").ResolveAsync(async c => await EntityGraphIds.UserAsync(c, c.Source).ConfigureAwait(false));
         Field<StringGraphType>("name").Resolve(c => c.Source);
         Field<StringGraphType>("username").Resolve(c => c.Source);
     }
@@ -41,6 +41,7 @@ internal sealed class EntityType : ObjectGraphType<NamedSource>
         Name = "Entity";
         Field<NonNullGraphType<IdGraphType>>("id").Resolve(c => c.Source.Id);
         Field<NonNullGraphType<StringGraphType>>("name").Resolve(c => c.Source.Name);
+        RegistryMemberSchema.AddTeamFields(this);
     }
 }
 

@@ -310,7 +310,7 @@ internal sealed class RegistryService(RegistryAccess access, ArtifactService art
     public async Task<RegistryCollectionView> EditCollectionAsync(Principal principal, string organization, string name, string collection, EditRegistryCollectionRequest request, CancellationToken cancellationToken)
     {
         var (registry, row) = await CollectionAsync(principal, organization, name, collection, Role.Member, cancellationToken).ConfigureAwait(false);
-        var updated = await artifacts.UpdateCollectionAsync(row.Key, request.Description, request.Tags, cancellationToken).ConfigureAwait(false);
+        var updated = await artifacts.UpdateCollectionAsync(row.Key, request.Description, request.Tags, null, cancellationToken).ConfigureAwait(false);
         return View(registry, updated);
     }
 

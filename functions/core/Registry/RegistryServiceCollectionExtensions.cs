@@ -9,6 +9,7 @@ internal static class RegistryServiceCollectionExtensions
     public static IServiceCollection AddWeightlessRegistry(this IServiceCollection services)
     {
         services.TryAddSingleton<RegistryAccess>();
+        services.TryAddSingleton<Tenancy.EntityNumbers>();
         services.TryAddSingleton<IRegistryPolicy>(sp => sp.GetRequiredService<RegistryAccess>());
         services.TryAddSingleton<RegistryService>();
         return services;

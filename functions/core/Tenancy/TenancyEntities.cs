@@ -21,6 +21,9 @@ internal sealed class EntityRow : TableRow
     public string? DisplayName { get; set; }
     public bool IsInstanceAdmin { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The entity's stable number (GraphQL ids <c>User:&lt;n&gt;</c> / <c>Entity:&lt;n&gt;</c>), see <see cref="EntityNumbers"/>.</summary>
+    public long? Number { get; set; }
 }
 
 /// <summary>A membership, stored twice: under the team (<c>member:{user}</c>) and under the user (<c>team:{team}</c>).</summary>

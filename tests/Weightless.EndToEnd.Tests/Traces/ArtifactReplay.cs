@@ -106,9 +106,47 @@ internal sealed class ArtifactReplay(Trace trace)
         return problems;
     }
 
-    /// <summary>The bytes to upload to a recorded manifest path, when we rebuilt that manifest.</summary>
+    /// <summary>
+    /// The bytes to upload to a recorded artifact path: a manifest we rebuilt, or a table file the
+    /// trace shows only as a cut preview, completed (<see cref="CompleteTable"/>); null for the rest.
+    /// </summary>
     public byte[]? UploadBytes(TraceRequest request) =>
-        ManifestOwner(request.Path) is { } id && _manifests.TryGetValue(id, out var bytes) ? bytes : null;
+        ManifestOwner(request.Path) is { } id && _manifests.TryGetValue(id, out var bytes) ? bytes : CompleteTable(request);
+
+    /// <summary>
+    /// A <c>wandb.Table</c> logged by Python goes out twice: whole as the run's media file
+    /// (<c>{"columns": …, "data": …}</c>) and as the <c>run_table</c> artifact's <c>.table.json</c>
+    /// (<c>{"_type": "table", "column_types": …, "columns": …, "data": …, "ncols": n, "nrows": m}</c>,
+    /// <c>json.dumps</c> separators), whose recorded preview stops before the columns. The artifact file
+    /// is the preview followed by the media file's columns and data plus the counts; it is accepted
+    /// only when its size and MD5 equal the recorded ones (Blob storage checks the MD5 on upload).
+    /// </summary>
+    private byte[]? CompleteTable(TraceRequest request)
+    {
+        const string columnsKey = "\"columns\"";
+        var size = request.Body?["bytes"]?.GetValue<long>();
+        var preview = request.Body?["preview"]?.GetValue<string>();
+        var md5 = request.Body?["md5_b64"]?.GetValue<string>();
+        if (request.Method != "PUT" || preview is null || md5 is null || !preview.StartsWith("{\"_type\": \"table\"", StringComparison.Ordinal) || !preview.EndsWith(columnsKey, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        foreach (var media in trace.Requests.Where(r => r.IsStorage && r.Method == "PUT" && Uri.UnescapeDataString(r.Path).EndsWith(".table.json", StringComparison.Ordinal) && !r.Path.Contains("/artifact/", StringComparison.Ordinal)))
+        {
+            var text = media.Body?["preview"]?.GetValue<string>();
+            if (text is null || Encoding.UTF8.GetByteCount(text) != media.Body?["bytes"]?.GetValue<long>() || JsonNode.Parse(text) is not JsonObject { } table
+                || table["columns"] is not JsonArray columns || table["data"] is not JsonArray rows || !text.StartsWith("{" + columnsKey, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var whole = Encoding.UTF8.GetBytes(preview + text[(1 + columnsKey.Length)..^1] + $", \"ncols\": {columns.Count}, \"nrows\": {rows.Count}}}");
+            if (whole.LongLength == size && Md5(whole) == md5)
+            {
+                return whole;
+            }
+        }
+        return null;
+    }
 
     /// <summary>A rebuilt manifest downloads with its own size, not the recorded one (our ids are longer).</summary>
     public long? DownloadBytes(TraceRequest request) =>

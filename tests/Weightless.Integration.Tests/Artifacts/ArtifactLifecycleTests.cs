@@ -92,8 +92,8 @@ public sealed class ArtifactLifecycleTests(ArtifactTestHost host) : IClassFixtur
         Assert.Equal(surviving.Keys.Order(), downloaded.Keys.Order());
         Assert.All(surviving, f => Assert.Equal(f.Value, downloaded[f.Key]));
 
-        // Nothing else is due: versions without a TTL (or with -1) stay.
-        await rest.PatchAsJsonAsync($"{basePath}/other/versions/v0", new { ttlDurationSeconds = -1 });
+        // Nothing else is due: versions without a TTL (or with -2, never) stay.
+        await rest.PatchAsJsonAsync($"{basePath}/other/versions/v0", new { ttlDurationSeconds = -2 });
         Assert.Equal(new ExpiryResult(0, 0, 0), await host.App.Services.GetRequiredService<ArtifactService>().ExpireDueVersionsAsync(CancellationToken.None));
         Assert.NotNull(await client.ByNameAsync("other:latest"));
     }

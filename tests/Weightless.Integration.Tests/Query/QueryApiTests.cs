@@ -5,16 +5,22 @@ using System.Text.Json;
 using Parquet;
 using Weightless.Core.History;
 using Weightless.Core.Query;
+using Weightless.Integration.Tests.Artifacts;
 
 namespace Weightless.Integration.Tests.Query;
 
-public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
+public sealed class QueryApiTests : IClassFixture<QueryApiFixture>, IClassFixture<ArtifactTestHost>
 {
     private readonly QueryApiFixture _fixture;
+    private readonly ArtifactTestHost _artifactHost;
 
-    public QueryApiTests(QueryApiFixture fixture) => _fixture = fixture;
+    public QueryApiTests(QueryApiFixture fixture, ArtifactTestHost artifactHost)
+    {
+        _fixture = fixture;
+        _artifactHost = artifactHost;
+    }
 
-    private static JsonDocument OpenApi()
+    internal static JsonDocument OpenApi()
     {
         var root = Weightless.Tests.Infrastructure.AzuriteFixture.RepositoryRoot();
         return JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "functions", "query", "openapi.json")));
@@ -139,8 +145,84 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
             Assert.Contains(call.Status.ToString(System.Globalization.CultureInfo.InvariantCulture), documentedStatuses[$"{call.Method} {call.Template}"]);
             exercised.Add($"{call.Method} {call.Template}");
         }
+        await ExerciseAsync(owner, BranchCalls(_fixture.Owner.Name, "run-a"), documentedStatuses, exercised);
+        string? selfCheckId = null;
+        foreach (var call in ServiceCalls(_fixture.Owner.Name))
+        {
+            var path = call.Template.EndsWith("{instanceId}", StringComparison.Ordinal) ? call.Path + "/" + selfCheckId : call.Path;
+            var response = await SendAsync(admin, call.Method, path, call.Body);
+            Assert.True(call.Status == (int)response.StatusCode, $"{call.Method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            if (call.Status == 202)
+            {
+                selfCheckId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("instanceId").GetString();
+            }
+            Assert.Contains(call.Status.ToString(System.Globalization.CultureInfo.InvariantCulture), documentedStatuses[$"{call.Method} {call.Template}"]);
+            exercised.Add($"{call.Method} {call.Template}");
+        }
+        // Artifacts are logged the way the wandb client logs them, on the artifact tests' host.
+        var artifactClient = await WandbArtifactClient.NewUserAsync(_artifactHost, QueryApiFixture.Project);
+        await artifactClient.CreateRunAsync("producer");
+        await artifactClient.LogAsync("producer", "ds", new Dictionary<string, byte[]> { ["data.txt"] = Encoding.UTF8.GetBytes("one\n") });
+        await artifactClient.LogAsync("producer", "ds", new Dictionary<string, byte[]> { ["data.txt"] = Encoding.UTF8.GetBytes("two\n") });
+        var artifactOwner = await artifactClient.RestAsync();
+        await ExerciseAsync(artifactOwner, ArtifactCalls(artifactClient.Entity, "producer"), documentedStatuses, exercised);
         Assert.Empty(documented.Except(exercised));
         Assert.Empty(exercised.Except(documented));
+    }
+
+    /// <summary>Sends each call, asserting it answers its expected status and that the status is documented for its operation.</summary>
+    private static async Task ExerciseAsync(HttpClient client, IEnumerable<Call> calls, Dictionary<string, HashSet<string>> documentedStatuses, HashSet<string> exercised)
+    {
+        foreach (var call in calls)
+        {
+            var response = await SendAsync(client, call.Method, call.Path, call.Body);
+            Assert.True(call.Status == (int)response.StatusCode, $"{call.Method} {call.Path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            Assert.Contains(call.Status.ToString(System.Globalization.CultureInfo.InvariantCulture), documentedStatuses[$"{call.Method} {call.Template}"]);
+            exercised.Add($"{call.Method} {call.Template}");
+        }
+    }
+
+    /// <summary>Fork run-a into a new run, rewind that fork and delete it (run-a and the project's run list stay as the other tests expect them).</summary>
+    private static List<Call> BranchCalls(string entity, string run)
+    {
+        const string R = "/api/v1/entities/{entity}/projects/{project}/runs/{run}";
+        var runs = $"/api/v1/entities/{entity}/projects/{QueryApiFixture.Project}/runs";
+        var fork = QueryApiFixture.Unique("fork");
+        return
+        [
+            new("post", R + "/fork", $"{runs}/{run}/fork", new { step = 100, newRunId = fork }, 201),
+            new("post", R + "/rewind", $"{runs}/{fork}/rewind", new { step = 50 }, 200),
+            new("delete", R, $"{runs}/{fork}", null, 204),
+        ];
+    }
+
+    /// <summary>Operator endpoints: the entity's automation events and the durable self-check (started, then read by the id it answered).</summary>
+    private static List<Call> ServiceCalls(string entity) =>
+    [
+        new("get", "/api/v1/automations/events", $"/api/v1/automations/events?entity={entity}&limit=10", null, 200),
+        new("post", "/api/v1/sweeps/diagnostics/durable", "/api/v1/sweeps/diagnostics/durable", new { steps = 1, delaySeconds = 0 }, 202),
+        new("get", "/api/v1/sweeps/diagnostics/durable/{instanceId}", "/api/v1/sweeps/diagnostics/durable", null, 200),
+    ];
+
+    /// <summary>Every artifact operation on collection "ds" (v0, v1) logged by <paramref name="run"/>, in an order that leaves each call valid.</summary>
+    private static List<Call> ArtifactCalls(string entity, string run)
+    {
+        const string A = "/api/v1/entities/{entity}/projects/{project}/artifacts";
+        var artifacts = $"/api/v1/entities/{entity}/projects/{QueryApiFixture.Project}/artifacts";
+        return
+        [
+            new("get", A, artifacts + "?type=dataset", null, 200),
+            new("patch", A + "/{collection}", artifacts + "/ds", new { description = "training split", tags = new[] { "vision" }, ttlDurationSeconds = 86400 }, 200),
+            new("get", A + "/{collection}/versions", artifacts + "/ds/versions?includeDeleted=true", null, 200),
+            new("get", A + "/{collection}/versions/{version}", artifacts + "/ds/versions/v0?first=10", null, 200),
+            new("patch", A + "/{collection}/versions/{version}", artifacts + "/ds/versions/v0", new { description = "first cut", metadata = new { rows = 2 }, tags = new[] { "golden" }, ttlDurationSeconds = -1 }, 200),
+            new("put", A + "/{collection}/aliases/{alias}", artifacts + "/ds/aliases/production", new { version = "v0" }, 200),
+            new("delete", A + "/{collection}/aliases/{alias}", artifacts + "/ds/aliases/production", null, 204),
+            new("delete", A + "/{collection}/versions/{version}", artifacts + "/ds/versions/v0", null, 200),
+            new("post", A + "/{collection}/versions/{version}/restore", artifacts + "/ds/versions/v0/restore", null, 200),
+            new("get", A + "/{collection}/versions/{version}/lineage", artifacts + "/ds/versions/v1/lineage?direction=upstream&depth=2", null, 200),
+            new("get", "/api/v1/entities/{entity}/projects/{project}/runs/{run}/artifact-lineage", $"/api/v1/entities/{entity}/projects/{QueryApiFixture.Project}/runs/{run}/artifact-lineage?direction=both&depth=2", null, 200),
+        ];
     }
 
     /// <summary>Every Registry operation, as the organization's admin, in an order that builds up and tears down one registry.</summary>

@@ -416,20 +416,20 @@ public sealed class RegistryGraphQLTests(ArtifactTestHost host) : IClassFixture<
 
     private static int Rank(string role) => Array.IndexOf(["viewer", "member", "admin"], role);
 
-    private static async Task<JsonElement> GraphQLAsync(HttpClient client, string query, object variables)
+    internal static async Task<JsonElement> GraphQLAsync(HttpClient client, string query, object variables)
     {
         var response = await client.PostAsJsonAsync("/graphql", new { query, variables });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).Clone();
     }
 
-    private static JsonElement Data(JsonElement root)
+    internal static JsonElement Data(JsonElement root)
     {
         Assert.False(root.TryGetProperty("errors", out var errors), errors.ToString());
         return root.GetProperty("data");
     }
 
-    private static string? ErrorCode(JsonElement root) =>
+    internal static string? ErrorCode(JsonElement root) =>
         root.TryGetProperty("errors", out var errors) ? errors[0].GetProperty("extensions").GetProperty("code").GetString() : null;
 
     private static List<string?> TypeNames(JsonElement project) =>
