@@ -152,6 +152,9 @@ internal static class LineCodec
         return i;
     }
 
+    /// <summary>Appends <paramref name="value"/> as a LEB128 varint (at most 10 bytes).</summary>
+    public static void WriteVarint(IBufferWriter<byte> writer, ulong value) => writer.Advance(WriteVarint(writer.GetSpan(10), value));
+
     public static ulong ReadVarint(ReadOnlySpan<byte> data, ref int position)
     {
         ulong result = 0;
