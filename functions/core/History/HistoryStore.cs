@@ -20,6 +20,7 @@ internal sealed class HistoryStore
 
     private readonly LineStream _stream;
     private readonly TimeProvider _time;
+    private readonly RollupPageCache _pages = new();
 
     public HistoryStore(Storage.StorageAccount storage, TimeProvider time)
     {
@@ -120,7 +121,7 @@ internal sealed class HistoryStore
     public async Task<M4RunExtent> GetM4ExtentAsync(RunKey run, CancellationToken cancellationToken = default)
     {
         var state = await _stream.ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
-        return new M4RunExtent(state.FirstStep, state.MaxStep, state.Applied, state.RollupLevels);
+        return new M4RunExtent(state.FirstStep, state.MaxStep, state.Applied, state.RollupLevels, state.ETag);
     }
 
     /// <summary>
@@ -165,7 +166,7 @@ internal sealed class HistoryStore
             for (var from = firstPage; from <= lastPage; from += pagesPerRead)
             {
                 var to = Math.Min(lastPage, from + pagesPerRead - 1);
-                pageReads.Add(Timed(stats, M4Stage.PageRead, _stream.ReadPagesAsync(run, plan.Level, from, to, metrics, cancellationToken)));
+                pageReads.Add(Timed(stats, M4Stage.PageRead, ReadPagesAsync(run, plan.Level, from, to, metrics, runExtent.StateETag, cancellationToken)));
             }
             if (minStep < rollupStart)
             {
@@ -229,6 +230,23 @@ internal sealed class HistoryStore
     }
 
     private const int MaxEntitiesPerRead = 1000;
+
+    /// <summary>A page range read, from <see cref="_pages"/> when it was read under the same state ETag.</summary>
+    private async Task<List<TableEntity>> ReadPagesAsync(RunKey run, int level, long firstPage, long lastPage, IReadOnlyList<string> metrics, Azure.ETag? stateETag, CancellationToken cancellationToken)
+    {
+        if (stateETag is not { } etag)
+        {
+            return await _stream.ReadPagesAsync(run, level, firstPage, lastPage, metrics, cancellationToken).ConfigureAwait(false);
+        }
+        var key = RollupPageCache.Key(run.PartitionKey, level, firstPage, lastPage, metrics);
+        if (_pages.Get(key, etag) is { } held)
+        {
+            return held;
+        }
+        var pages = await _stream.ReadPagesAsync(run, level, firstPage, lastPage, metrics, cancellationToken).ConfigureAwait(false);
+        _pages.Put(key, etag, pages);
+        return pages;
+    }
 
     /// <summary>
     /// Each metric's numeric points in rows with <c>_step</c> in [from, to] (one list per metric, in
@@ -310,7 +328,7 @@ internal sealed class HistoryStore
 /// What M4 planning needs from a run's derived state: its first and last effective step (first: null when
 /// unknown, for states stored before it was recorded), the line watermark they hold for, and its rollup level count.
 /// </summary>
-internal readonly record struct M4RunExtent(long? FirstStep, long? LastStep, long Applied, int Levels);
+internal readonly record struct M4RunExtent(long? FirstStep, long? LastStep, long Applied, int Levels, Azure.ETag? StateETag = null);
 
 /// <summary>After a rewind: the history line count kept, lines moved to the archive, and the archive id.</summary>
 internal sealed record HistoryRewindResult(long LineCount, long ArchivedLines, string ArchiveId);

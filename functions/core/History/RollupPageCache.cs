@@ -1,0 +1,83 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace Weightless.Core.History;
+
+/// <summary>
+/// Rollup page reads kept in memory, each tagged with the ETag of the run's derived state it was read
+/// under. Every history change (a post, a rewind, a rebuild, a gap writer's touch) commits that state
+/// after writing its pages, so a read under the same state ETag would answer the same pages: a chart
+/// re-drawing finished runs reads one state entity per run instead of scanning their pages again
+/// (Azurite scans a whole table per query; Azure bills each query). Entries read under an older ETag
+/// are replaced on their next read. Bounded by the bytes held; the least recently used go first.
+/// </summary>
+internal sealed class RollupPageCache
+{
+    /// <summary>Page bytes held at most (page data; entity overhead is small next to it).</summary>
+    public const long DefaultCapacityBytes = 256L * 1024 * 1024;
+
+    private readonly long _capacityBytes;
+    private readonly Dictionary<string, LinkedListNode<Entry>> _entries = new(StringComparer.Ordinal);
+    private readonly LinkedList<Entry> _recency = new();
+    private readonly Lock _gate = new();
+    private long _bytes;
+
+    public RollupPageCache(long capacityBytes = DefaultCapacityBytes) => _capacityBytes = capacityBytes;
+
+    /// <summary>Bytes held now (for tests and diagnostics).</summary>
+    public long Bytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _bytes;
+            }
+        }
+    }
+
+    public static string Key(string partitionKey, int level, long firstPage, long lastPage, IReadOnlyList<string>? metrics) =>
+        string.Join('\u0000', partitionKey, level, firstPage, lastPage, metrics is null ? "*" : string.Join('\u0001', metrics));
+
+    /// <summary>The pages read under <paramref name="stateETag"/> (shared: callers only read them), or null when none are held for it.</summary>
+    public List<TableEntity>? Get(string key, ETag stateETag)
+    {
+        lock (_gate)
+        {
+            if (!_entries.TryGetValue(key, out var node) || node.Value.StateETag != stateETag)
+            {
+                return null;
+            }
+            _recency.Remove(node);
+            _recency.AddFirst(node);
+            return node.Value.Pages;
+        }
+    }
+
+    public void Put(string key, ETag stateETag, List<TableEntity> pages)
+    {
+        var bytes = pages.Sum(p => (long)LineCodec.ReadData(p).Length) + key.Length * 2L;
+        if (bytes > _capacityBytes / 4)
+        {
+            return;
+        }
+        lock (_gate)
+        {
+            if (_entries.Remove(key, out var old))
+            {
+                _recency.Remove(old);
+                _bytes -= old.Value.Bytes;
+            }
+            _entries[key] = _recency.AddFirst(new Entry(key, stateETag, pages, bytes));
+            _bytes += bytes;
+            while (_bytes > _capacityBytes && _recency.Last is { } last)
+            {
+                _recency.RemoveLast();
+                _entries.Remove(last.Value.Key);
+                _bytes -= last.Value.Bytes;
+            }
+        }
+    }
+
+    private sealed record Entry(string Key, ETag StateETag, List<TableEntity> Pages, long Bytes);
+}
