@@ -28,6 +28,7 @@ internal sealed record ArtifactVersionView(
     long Size,
     string? ProducerRun,
     long? TtlDurationSeconds,
+    bool TtlIsInherited,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt);
 
@@ -177,7 +178,10 @@ internal sealed class ArtifactApi(ArtifactService artifacts)
             .Where(a => a.Collection == collection && !ArtifactIds.IsVersionAlias(a.Alias))
             .Select(a => a.Alias)
             .ToList();
-        return new ArtifactVersionView(artifact.Key.Id, collection.Collection, $"v{index}", artifact.Type, artifact.State, artifact.Digest, artifact.Description, Metadata(artifact.Metadata), ArtifactService.Tags(artifact), aliases, artifact.FileCount, artifact.Size, artifact.ProducerRun, artifact.TtlDurationSeconds, artifact.CreatedAt, artifact.UpdatedAt);
+        // The TTL that applies: the version's own, or the default of the collection it was logged into.
+        var inherits = ArtifactTtl.Inherits(artifact.TtlDurationSeconds);
+        var source = inherits ? await artifacts.FindCollectionAsync(new CollectionKey(artifact.Entity, artifact.Project, artifact.Collection), cancellationToken).ConfigureAwait(false) : null;
+        return new ArtifactVersionView(artifact.Key.Id, collection.Collection, $"v{index}", artifact.Type, artifact.State, artifact.Digest, artifact.Description, Metadata(artifact.Metadata), ArtifactService.Tags(artifact), aliases, artifact.FileCount, artifact.Size, artifact.ProducerRun, ArtifactService.EffectiveTtlSeconds(artifact, source), inherits, artifact.CreatedAt, artifact.UpdatedAt);
     }
 
     /// <summary>Metadata as JSON; text the strict parser refuses (Python's NaN) is returned as a string rather than dropped.</summary>

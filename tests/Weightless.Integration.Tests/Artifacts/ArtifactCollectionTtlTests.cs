@@ -137,6 +137,12 @@ public sealed class ArtifactCollectionTtlTests(ArtifactTestHost host) : IClassFi
         Assert.Equal(0, listed.EnumerateArray().Single(c => c.GetProperty("name").GetString() == "ds").GetProperty("ttlDurationSeconds").GetInt64());
         await client.LogAsync("r1", "ds", File("v3 logged after the change\n"));
         Assert.Equal((0L, true), await TtlAsync(client, "ds:v3"));
+        // The REST versions show the TTL that applies: the collection's for inheriting ones, their own otherwise.
+        var versions = (await rest.GetFromJsonAsync<JsonElement>(collectionPath + "/versions")).EnumerateArray()
+            .ToDictionary(v => v.GetProperty("version").GetString()!, v => (v.GetProperty("ttlDurationSeconds").ValueKind == JsonValueKind.Null ? (long?)null : v.GetProperty("ttlDurationSeconds").GetInt64(), v.GetProperty("ttlIsInherited").GetBoolean()));
+        Assert.Equal((0L, true), versions["v3"]);
+        Assert.Equal((null, false), versions["v1"]);
+        Assert.Equal((86_400L, false), versions["v2"]);
 
         // artifact.ttl = ArtifactTTL.INHERIT; artifact.save(): the client sends -1 and v2 follows the collection again.
         var reverted = await client.DataAsync(UpdateArtifact, new { input = new { artifactID = ownDay, ttlDurationSeconds = -1 } });
