@@ -26,6 +26,12 @@ internal sealed class HistoryTestContext
     public ConsoleLogStore Console { get; }
     public FileStreamIngestor Ingestor { get; }
 
+    /// <summary>The run's numeric <c>loss</c> points as stored, for brute-force M4 comparisons.</summary>
+    public async Task<List<M4Point>> LossPointsAsync(RunKey run) =>
+        (await History.ReadRowsAsync(run, null, null))
+            .Where(r => r.Flat.TryGetValue("loss", out var v) && HistoryValues.AsNumber(v) is not null)
+            .Select(r => new M4Point(r.Step!.Value, HistoryValues.AsNumber(r.Flat["loss"])!.Value)).ToList();
+
     public static RunKey NewRun(string id = "run1") => new("team-a", "proj/x", id + Guid.NewGuid().ToString("N")[..6]);
 
     /// <summary>A W&amp;B-like history line; every 37th loss is NaN, nested keys included.</summary>

@@ -49,14 +49,9 @@ public class M4StorageFormatTests
         await table.UpsertAsync(state);
     }
 
-    private async Task<List<M4Point>> PointsAsync(RunKey run) =>
-        (await History.ReadRowsAsync(run, null, null))
-            .Where(r => r.Flat.TryGetValue("loss", out var v) && HistoryValues.AsNumber(v) is not null)
-            .Select(r => new M4Point(r.Step!.Value, HistoryValues.AsNumber(r.Flat["loss"])!.Value)).ToList();
-
     private async Task AssertMatchesBruteForceAsync(RunKey run, int levelCount, Random random)
     {
-        var points = await PointsAsync(run);
+        var points = await _context.LossPointsAsync(run);
         var last = points[^1].Step;
         for (var q = 0; q < 25; q++)
         {
@@ -113,7 +108,7 @@ public class M4StorageFormatTests
         var run = HistoryTestContext.NewRun();
         // Steps 40..3039: neither end is level-aligned.
         await History.AppendHistoryAsync(run, 0, HistoryTestContext.Lines(40, 3000));
-        var points = await PointsAsync(run);
+        var points = await _context.LossPointsAsync(run);
         foreach (var (min, max, buckets) in new[] { (0L, 3039L, 30), (40L, 3039L, 11), (3L, 5000L, 40), (0L, 3039L, 100) })
         {
             var stats = new M4QueryStats();

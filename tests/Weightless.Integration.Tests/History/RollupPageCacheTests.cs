@@ -13,14 +13,9 @@ public class RollupPageCacheTests
 
     private HistoryStore History => _context.History;
 
-    private async Task<List<M4Point>> PointsAsync(RunKey run) =>
-        (await History.ReadRowsAsync(run, null, null))
-            .Where(r => r.Flat.TryGetValue("loss", out var v) && HistoryValues.AsNumber(v) is not null)
-            .Select(r => new M4Point(r.Step!.Value, HistoryValues.AsNumber(r.Flat["loss"])!.Value)).ToList();
-
     private async Task AssertExactAsync(RunKey run, long min, long max, int buckets)
     {
-        var expected = M4Compute.BruteForce(await PointsAsync(run), M4Levels.PlanQuery(min, max, buckets));
+        var expected = M4Compute.BruteForce(await _context.LossPointsAsync(run), M4Levels.PlanQuery(min, max, buckets));
         Assert.Equal(expected, await History.QueryM4Async(run, "loss", min, max, buckets));
     }
 
