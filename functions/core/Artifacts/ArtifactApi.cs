@@ -69,9 +69,10 @@ internal sealed class ArtifactApi(ArtifactService artifacts)
     {
         var key = await CollectionAsync(principal, entity, project, collection, Role.Viewer, cancellationToken).ConfigureAwait(false);
         var views = new List<ArtifactVersionView>();
+        var sources = new Dictionary<CollectionKey, CollectionRow?>();
         foreach (var (index, artifact) in await artifacts.ListVersionsAsync(key, includeDeleted, cancellationToken).ConfigureAwait(false))
         {
-            views.Add(await ViewAsync(key, index, artifact, cancellationToken).ConfigureAwait(false));
+            views.Add(await ViewAsync(key, index, artifact, cancellationToken, sources).ConfigureAwait(false));
         }
         return views;
     }
@@ -172,16 +173,14 @@ internal sealed class ArtifactApi(ArtifactService artifacts)
         return (key, found.Index, found.Artifact);
     }
 
-    private async Task<ArtifactVersionView> ViewAsync(CollectionKey collection, int index, ArtifactRow artifact, CancellationToken cancellationToken)
+    private async Task<ArtifactVersionView> ViewAsync(CollectionKey collection, int index, ArtifactRow artifact, CancellationToken cancellationToken, Dictionary<CollectionKey, CollectionRow?>? sources = null)
     {
         var aliases = (await artifacts.AliasesAsync(artifact, cancellationToken).ConfigureAwait(false))
             .Where(a => a.Collection == collection && !ArtifactIds.IsVersionAlias(a.Alias))
             .Select(a => a.Alias)
             .ToList();
-        // The TTL that applies: the version's own, or the default of the collection it was logged into.
-        var inherits = ArtifactTtl.Inherits(artifact.TtlDurationSeconds);
-        var source = inherits ? await artifacts.FindCollectionAsync(new CollectionKey(artifact.Entity, artifact.Project, artifact.Collection), cancellationToken).ConfigureAwait(false) : null;
-        return new ArtifactVersionView(artifact.Key.Id, collection.Collection, $"v{index}", artifact.Type, artifact.State, artifact.Digest, artifact.Description, Metadata(artifact.Metadata), ArtifactService.Tags(artifact), aliases, artifact.FileCount, artifact.Size, artifact.ProducerRun, ArtifactService.EffectiveTtlSeconds(artifact, source), inherits, artifact.CreatedAt, artifact.UpdatedAt);
+        var ttl = await artifacts.EffectiveTtlSecondsAsync(artifact, sources, cancellationToken).ConfigureAwait(false);
+        return new ArtifactVersionView(artifact.Key.Id, collection.Collection, $"v{index}", artifact.Type, artifact.State, artifact.Digest, artifact.Description, Metadata(artifact.Metadata), ArtifactService.Tags(artifact), aliases, artifact.FileCount, artifact.Size, artifact.ProducerRun, ttl, ArtifactTtl.Inherits(artifact.TtlDurationSeconds), artifact.CreatedAt, artifact.UpdatedAt);
     }
 
     /// <summary>Metadata as JSON; text the strict parser refuses (Python's NaN) is returned as a string rather than dropped.</summary>

@@ -42,6 +42,26 @@ internal sealed partial class ArtifactService
         ArtifactTtl.Inherits(artifact.TtlDurationSeconds) ? collection?.TtlDurationSeconds is >= 0 ? collection.TtlDurationSeconds : null
         : artifact.TtlDurationSeconds >= 0 ? artifact.TtlDurationSeconds : null;
 
+    /// <summary>
+    /// The TTL that applies to <paramref name="artifact"/> (null = never expires), reading the collection it
+    /// was logged into only when it inherits; <paramref name="sources"/>, when given, keeps those reads
+    /// across a listing so each collection is read once.
+    /// </summary>
+    public async Task<long?> EffectiveTtlSecondsAsync(ArtifactRow artifact, IDictionary<CollectionKey, CollectionRow?>? sources, CancellationToken cancellationToken)
+    {
+        if (!ArtifactTtl.Inherits(artifact.TtlDurationSeconds))
+        {
+            return EffectiveTtlSeconds(artifact, null);
+        }
+        var key = new CollectionKey(artifact.Entity, artifact.Project, artifact.Collection);
+        if (sources is null || !sources.TryGetValue(key, out var source))
+        {
+            source = await FindCollectionAsync(key, cancellationToken).ConfigureAwait(false);
+            sources?.Add(key, source);
+        }
+        return EffectiveTtlSeconds(artifact, source);
+    }
+
     public static DateTimeOffset? ExpiresAt(ArtifactRow artifact, CollectionRow? collection)
     {
         if (EffectiveTtlSeconds(artifact, collection) is not { } ttl)
@@ -210,8 +230,4 @@ internal static class ArtifactTtl
             throw new ValidationFailedException($"'{field}' is a number of seconds, or -1 (inherit the collection's TTL) / -2 (never expire).", field);
         }
     }
-
-    /// <summary>The value clients read: the version's own TTL, the collection's when it inherits, -2 when none applies.</summary>
-    public static long Answer(ArtifactRow artifact, CollectionRow? collection) =>
-        ArtifactService.EffectiveTtlSeconds(artifact, collection) ?? Disabled;
 }

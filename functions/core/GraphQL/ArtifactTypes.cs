@@ -90,16 +90,9 @@ internal sealed class ArtifactGraphType : ObjectGraphType<ArtifactRow>
         Field<NonNullGraphType<WandbDateTimeGraphType>>("createdAt").Resolve(c => c.Source.CreatedAt);
         Field<WandbDateTimeGraphType>("updatedAt").Resolve(c => c.Source.UpdatedAt);
         Field<Int64GraphType>("historyStep").Resolve(c => c.Source.HistoryStep);
-        // The TTL in force (ArtifactTtl.Answer): an inheriting version answers its collection's, -2 when none applies.
+        // The TTL in force: an inheriting version answers its collection's, -2 when none applies.
         Field<Int64GraphType>("ttlDurationSeconds").ResolveAsync(async c =>
-        {
-            if (!ArtifactTtl.Inherits(c.Source.TtlDurationSeconds))
-            {
-                return ArtifactTtl.Answer(c.Source, null);
-            }
-            var key = new CollectionKey(c.Source.Entity, c.Source.Project, c.Source.Collection);
-            return ArtifactTtl.Answer(c.Source, await c.Service<ArtifactService>().FindCollectionAsync(key, c.CancellationToken).ConfigureAwait(false));
-        });
+            await c.Service<ArtifactService>().EffectiveTtlSecondsAsync(c.Source, null, c.CancellationToken).ConfigureAwait(false) ?? ArtifactTtl.Disabled);
         Field<NonNullGraphType<BooleanGraphType>>("ttlIsInherited").Resolve(c => ArtifactTtl.Inherits(c.Source.TtlDurationSeconds));
         Field<NonNullGraphType<ArtifactTypeGraphType>>("artifactType").Resolve(c => new ArtifactTypeSource(c.Source.Entity, c.Source.Project, c.Source.Type, null, null));
         Field<NonNullGraphType<ArtifactSequenceGraphType>>("artifactSequence").ResolveAsync(async c =>
