@@ -71,7 +71,16 @@ internal sealed class HistoryQueryBench : IBenchScenario
         var longRun = "long";
         var chartIds = Enumerable.Range(0, chartRuns).Select(i => "c" + i.ToString("D2", CultureInfo.InvariantCulture)).ToList();
         var dashIds = Enumerable.Range(0, dashRuns).Select(i => "d" + i.ToString("D2", CultureInfo.InvariantCulture)).ToList();
-        if (reuse is null)
+        if (reuse is not null)
+        {
+            await using var probe = Provider();
+            if (await probe.GetRequiredService<TenancyService>().GetEntityAsync(Entity, cancellationToken) is null)
+            {
+                Console.Error.WriteLine($"--prefix {reuse}: nothing was seeded under that table prefix; run without --prefix to seed.");
+                return 2;
+            }
+        }
+        else
         {
             await using var seedProvider = Provider();
             await seedProvider.GetRequiredService<TenancyService>().CreateUserAsync(Entity, null, isInstanceAdmin: false, cancellationToken);

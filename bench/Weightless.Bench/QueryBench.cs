@@ -24,7 +24,7 @@ namespace Weightless.Bench;
 /// (freeze under the lock, encode + upload outside it); per-query stages (lock wait, refresh, engine, GC
 /// pause) are printed for the slowest queries, with each save's freeze/encode/upload times.
 /// Options: --runs (100000), --changes (200 runs changed after the snapshot), --iterations (30), --cold-iterations (7),
-/// --save-iterations (300 queries under saves), --storage.
+/// --save-iterations (300 queries under saves), --prefix (query runs an earlier run seeded under that table prefix), --storage.
 /// </summary>
 internal sealed class QueryBench : IBenchScenario
 {
@@ -33,7 +33,7 @@ internal sealed class QueryBench : IBenchScenario
 
     public string Name => "query";
 
-    public string Description => "runs filter + sort + first page of 50 over --runs runs x 20 config x 20 summary keys, warm and cold (--runs, --iterations, --cold-iterations, --storage)";
+    public string Description => "runs filter + sort + first page of 50 over --runs runs x 20 config x 20 summary keys, warm, cold and under snapshot saves (--runs, --changes, --iterations, --cold-iterations, --save-iterations, --prefix, --storage)";
 
     public async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
