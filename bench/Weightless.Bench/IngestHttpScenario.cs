@@ -13,15 +13,17 @@ namespace Weightless.Bench;
 /// <c>--rate</c> posts/s each (each post <c>--lines</c> history lines) for <c>--seconds</c>, over HTTP
 /// to a running dev host (<c>./run.sh</c>: real Kestrel port, Azurite), the way the clients do.
 /// <c>--rate 0</c> posts back to back (closed loop) to find the capacity. Prints sustained posts/s,
-/// p50/p90/p99/max latency and failures; with <c>--host-pid</c>, the dev host's CPU per post.
+/// p50/p90/p99/max latency and failures, the dev host's storage operations per post (from the
+/// health endpoint's counters), and with <c>--host-pid</c> / <c>--azurite-pid</c> the dev host's and
+/// Azurite's CPU per post.
 /// Options: --url (http://127.0.0.1:7071), --key (or WEIGHTLESS_BENCH_KEY), --runs (100), --rate (2),
-/// --seconds (30), --lines (10), --project, --host-pid.
+/// --seconds (30), --lines (10), --project, --host-pid, --azurite-pid.
 /// </summary>
 internal sealed class IngestHttpScenario : IBenchScenario
 {
     public string Name => "ingest-http";
 
-    public string Description => "N runs posting file_stream concurrently to a dev host over HTTP (--url, --key, --runs, --rate, --seconds, --lines, --host-pid)";
+    public string Description => "N runs posting file_stream concurrently to a dev host over HTTP (--url, --key, --runs, --rate, --seconds, --lines, --host-pid, --azurite-pid)";
 
     private const string UpsertBucket = """
         mutation UpsertBucket($name: String, $project: String) {
@@ -40,6 +42,7 @@ internal sealed class IngestHttpScenario : IBenchScenario
         var lines = (int)options.Long("lines", 10);
         var project = options.String("project") ?? "bench-http-" + Guid.NewGuid().ToString("N")[..6];
         var hostPid = options.String("host-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : (int?)null;
+        var azuritePid = options.String("azurite-pid") is { } apid ? int.Parse(apid, CultureInfo.InvariantCulture) : (int?)null;
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = runs, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
@@ -70,7 +73,9 @@ internal sealed class IngestHttpScenario : IBenchScenario
 
         var latencies = new List<double>[runs];
         var failures = 0;
-        var hostCpuBefore = HostCpu(hostPid);
+        var hostCpuBefore = ProcessCpu(hostPid);
+        var azuriteCpuBefore = ProcessCpu(azuritePid);
+        var operationsBefore = await StorageOperationsAsync(http, cancellationToken);
         var wall = Stopwatch.StartNew();
         var end = TimeSpan.FromSeconds(seconds);
         await Task.WhenAll(names.Select((name, i) => Task.Run(async () =>
@@ -104,7 +109,9 @@ internal sealed class IngestHttpScenario : IBenchScenario
             }
         }, cancellationToken)));
         var elapsed = wall.Elapsed.TotalSeconds;
-        var hostCpu = HostCpu(hostPid) - hostCpuBefore;
+        var hostCpu = ProcessCpu(hostPid) - hostCpuBefore;
+        var azuriteCpu = ProcessCpu(azuritePid) - azuriteCpuBefore;
+        var operationsAfter = await StorageOperationsAsync(http, cancellationToken);
 
         var all = latencies.SelectMany(l => l).Order().ToArray();
         var posts = all.Length;
@@ -114,6 +121,17 @@ internal sealed class IngestHttpScenario : IBenchScenario
         {
             Console.WriteLine($"    dev host CPU {hostCpu.TotalSeconds:N1} s = {hostCpu.TotalMilliseconds / Math.Max(posts, 1):N2} ms/post ({hostCpu.TotalSeconds / elapsed:N2} cores)");
         }
+        if (azuritePid is not null)
+        {
+            Console.WriteLine($"    Azurite CPU {azuriteCpu.TotalSeconds:N1} s = {azuriteCpu.TotalMilliseconds / Math.Max(posts, 1):N2} ms/post ({azuriteCpu.TotalSeconds / elapsed:N2} cores)");
+        }
+        var perPost = operationsAfter
+            .Select(o => (o.Key, Count: o.Value - operationsBefore.GetValueOrDefault(o.Key)))
+            .Where(o => o.Count > 0)
+            .Select(o => $"{o.Key} {(double)o.Count / Math.Max(posts, 1):N2}")
+            .ToList();
+        var total = operationsAfter.Sum(o => o.Value - operationsBefore.GetValueOrDefault(o.Key));
+        Console.WriteLine($"    storage operations per post: {(double)total / Math.Max(posts, 1):N2} ({string.Join(", ", perPost)})");
         return failures == 0 ? 0 : 1;
     }
 
@@ -144,7 +162,22 @@ internal sealed class IngestHttpScenario : IBenchScenario
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
-    private static TimeSpan HostCpu(int? pid)
+    /// <summary>The dev host's storage operation counts (<c>service.operation.outcome</c>) from GET /api/v1/health.</summary>
+    private static async Task<Dictionary<string, long>> StorageOperationsAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        var health = await http.GetFromJsonAsync<JsonObject>("/api/v1/health", cancellationToken);
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (health?["storageOperations"] is JsonObject operations)
+        {
+            foreach (var (name, value) in operations)
+            {
+                result[name] = value?.GetValue<long>() ?? 0;
+            }
+        }
+        return result;
+    }
+
+    private static TimeSpan ProcessCpu(int? pid)
     {
         if (pid is null)
         {

@@ -15,10 +15,68 @@ namespace Weightless.Core.Auth;
 /// (<c>api:&lt;key&gt;</c>, what the W&amp;B clients send) or as a bearer token, or an Entra ID
 /// access token (a JWT) validated by Microsoft.Identity.Web.
 /// </summary>
-internal sealed class Authenticator(TenancyService tenancy, IOptions<AuthOptions> options)
+internal sealed class Authenticator(TenancyService tenancy, IOptions<AuthOptions> options, TimeProvider clock)
 {
     private const string ScopeClaim = "scp";
     private const string MappedScopeClaim = "http://schemas.microsoft.com/identity/claims/scope";
+
+    /// <summary>
+    /// How long <see cref="AuthenticateStreamingAsync"/> trusts an API key it verified: a revoked key
+    /// (or a deleted user) stops streaming within this bound on every instance.
+    /// </summary>
+    public static readonly TimeSpan StreamingKeyLifetime = TimeSpan.FromSeconds(10);
+
+    // Verified API keys of the streaming path by SHA-256 (the secret itself is not kept).
+    private readonly ExpiringCache<string, Principal> _streamingKeys = new(clock, StreamingKeyLifetime);
+
+    /// <summary>
+    /// <see cref="AuthenticateAsync"/> for the file_stream hot path: an API key verified less than
+    /// <see cref="StreamingKeyLifetime"/> ago is trusted without reading its credential and user
+    /// again (two storage reads per post). Entra tokens and failures are never cached.
+    /// </summary>
+    public async Task<Principal> AuthenticateStreamingAsync(HttpContext context, CancellationToken cancellationToken = default)
+    {
+        var key = ApiKeyOf(context.Request.Headers.Authorization.ToString());
+        if (key is null || !ApiKeys.IsWellFormed(key))
+        {
+            return await AuthenticateAsync(context, cancellationToken).ConfigureAwait(false);
+        }
+        var hash = ApiKeys.Hash(key);
+        if (_streamingKeys.TryGet(hash, out var cached))
+        {
+            return cached;
+        }
+        var principal = await FromApiKeyAsync(key, cancellationToken).ConfigureAwait(false);
+        _streamingKeys.Set(hash, principal);
+        return principal;
+    }
+
+    /// <summary>The API key an Authorization header carries (Basic <c>api:key</c> or a non-JWT bearer), else null.</summary>
+    private static string? ApiKeyOf(string header)
+    {
+        if (string.IsNullOrWhiteSpace(header) || !AuthenticationHeaderValue.TryParse(header, out var value) || string.IsNullOrEmpty(value.Parameter))
+        {
+            return null;
+        }
+        if (value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            return value.Parameter.Count(c => c == '.') == 2 ? null : value.Parameter;
+        }
+        if (!value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        try
+        {
+            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(value.Parameter));
+            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+            return colon >= 0 ? decoded[(colon + 1)..] : decoded;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
 
     public async Task<Principal> AuthenticateAsync(HttpContext context, CancellationToken cancellationToken = default)
     {
@@ -29,17 +87,7 @@ internal sealed class Authenticator(TenancyService tenancy, IOptions<AuthOptions
         }
         if (value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
         {
-            string decoded;
-            try
-            {
-                decoded = Encoding.UTF8.GetString(Convert.FromBase64String(value.Parameter));
-            }
-            catch (FormatException)
-            {
-                throw new UnauthenticatedException("The Basic credentials are not valid base64.");
-            }
-            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-            return await FromApiKeyAsync(colon >= 0 ? decoded[(colon + 1)..] : decoded, cancellationToken).ConfigureAwait(false);
+            return await FromApiKeyAsync(ApiKeyOf(header) ?? throw new UnauthenticatedException("The Basic credentials are not valid base64."), cancellationToken).ConfigureAwait(false);
         }
         if (value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
         {
@@ -86,4 +134,48 @@ internal sealed class Authenticator(TenancyService tenancy, IOptions<AuthOptions
 
     private static string? Claim(ClaimsPrincipal claims, string type, string alternative) =>
         (claims.FindFirst(type) ?? claims.FindFirst(alternative))?.Value;
+}
+
+/// <summary>
+/// A small in-process cache whose entries expire a fixed time after they were set. Bounded: when
+/// full it drops everything (the entries are cheap to recompute), so memory never grows with callers.
+/// </summary>
+internal sealed class ExpiringCache<TKey, TValue>(TimeProvider clock, TimeSpan lifetime, int capacity = 10_000)
+    where TKey : notnull
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<TKey, (TValue Value, long SetAt)> _entries = new();
+
+    public bool TryGet(TKey key, out TValue value)
+    {
+        if (_entries.TryGetValue(key, out var entry) && clock.GetElapsedTime(entry.SetAt) < lifetime)
+        {
+            value = entry.Value;
+            return true;
+        }
+        value = default!;
+        return false;
+    }
+
+    public void Set(TKey key, TValue value)
+    {
+        if (_entries.Count >= capacity)
+        {
+            _entries.Clear();
+        }
+        _entries[key] = (value, clock.GetTimestamp());
+    }
+
+    /// <summary>Takes a live entry out, so that no other caller gets the same value until it is set again.</summary>
+    public bool TryTake(TKey key, out TValue value)
+    {
+        if (_entries.TryRemove(key, out var entry) && clock.GetElapsedTime(entry.SetAt) < lifetime)
+        {
+            value = entry.Value;
+            return true;
+        }
+        value = default!;
+        return false;
+    }
+
+    public void Remove(TKey key) => _entries.TryRemove(key, out _);
 }

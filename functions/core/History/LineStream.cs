@@ -213,7 +213,7 @@ internal sealed class LineStream
         long groupBytes = 0;
         foreach (var (entity, _, _, _) in chunks)
         {
-            var wireBytes = ((IDictionary<string, object>)entity).Values.OfType<byte[]>().Sum(b => (b.Length + 2) / 3 * 4L) + 4096;
+            var wireBytes = WireBytes(entity);
             if (group.Count > 0 && groupBytes + wireBytes > MaxBatchWireBytes)
             {
                 await table.SubmitBatchAsync(group, cancellationToken).ConfigureAwait(false);
@@ -225,6 +225,10 @@ internal sealed class LineStream
         }
         await table.SubmitBatchAsync(group, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>An entity's size on the wire, roughly: binary properties travel base64-encoded (4/3), plus room for the rest.</summary>
+    private static long WireBytes(TableEntity entity) =>
+        ((IDictionary<string, object>)entity).Values.OfType<byte[]>().Sum(b => (b.Length + 2) / 3 * 4L) + 4096;
 
     private async Task<List<string>> DecodeChunkAsync(TableEntity entity, CancellationToken cancellationToken)
     {
@@ -312,20 +316,41 @@ internal sealed class LineStream
             throw new ValidationFailedException("A line offset must not be negative.", "offset");
         }
         var chunks = BuildChunks(run, offset, lines);
-        await WriteChunksAsync(run, chunks, cancellationToken).ConfigureAwait(false);
         var own = new Dictionary<string, (int First, int Count)>(StringComparer.Ordinal);
         foreach (var chunk in chunks)
         {
             own[chunk.Entity.RowKey] = (chunk.First, chunk.Count);
         }
-        return await AdvanceAsync(run, own, lines, cancellationToken).ConfigureAwait(false);
+        // A small post that continues this instance's cached state commits its chunks in the round's
+        // transaction (one storage call per post, see AdvanceAsync); any other post stores them first.
+        var unwritten = SharesRoundTransaction(chunks) ? chunks : null;
+        if (unwritten is null)
+        {
+            await WriteChunksAsync(run, chunks, cancellationToken).ConfigureAwait(false);
+        }
+        return await AdvanceAsync(run, own, lines, unwritten, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Chunks this small (no spilled blob, well under a transaction's size) may ride in the round's transaction.</summary>
+    private static bool SharesRoundTransaction(List<(TableEntity Entity, byte[]? SpilledData, int First, int Count)> chunks) =>
+        chunks.Count is > 0 and <= MaxChunksInRound
+        && chunks.All(c => c.SpilledData is null)
+        && chunks.Sum(c => WireBytes(c.Entity)) <= MaxChunkBytesInRound;
+
+    private const int MaxChunksInRound = 8;
+    private const long MaxChunkBytesInRound = 1_000_000;
 
     /// <summary>Folds stored lines past the watermark into the derived data until it reaches a gap.</summary>
     public Task<StreamAppendResult> AdvanceAsync(RunKey run, CancellationToken cancellationToken) =>
-        AdvanceAsync(run, new Dictionary<string, (int, int)>(StringComparer.Ordinal), [], cancellationToken);
+        AdvanceAsync(run, new Dictionary<string, (int, int)>(StringComparer.Ordinal), [], null, cancellationToken);
 
-    private async Task<StreamAppendResult> AdvanceAsync(RunKey run, Dictionary<string, (int First, int Count)> own, IReadOnlyList<string> ownLines, CancellationToken cancellationToken)
+    /// <param name="unwritten">
+    /// The post's chunks when not stored yet: they go into the first round's transaction when that round
+    /// folds them from the cached state (the If-Match on the state then guards chunks and derived data
+    /// together, so a stale cache stores nothing); before any other round, or after that transaction
+    /// fails, they are stored on their own first, as without a cache.
+    /// </param>
+    private async Task<StreamAppendResult> AdvanceAsync(RunKey run, Dictionary<string, (int First, int Count)> own, IReadOnlyList<string> ownLines, List<(TableEntity Entity, byte[]? SpilledData, int First, int Count)>? unwritten, CancellationToken cancellationToken)
     {
         var keysAdded = 0;
         var conflicts = 0;
@@ -333,9 +358,15 @@ internal sealed class LineStream
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var ownSegments = known is not null ? OwnChunksFrom(own, known.State.Applied) : null;
+            if (unwritten is not null && ownSegments is null)
+            {
+                await WriteChunksAsync(run, unwritten, cancellationToken).ConfigureAwait(false);
+                unwritten = null;
+            }
             var state = known?.State ?? await ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
             List<Segment> segments;
-            if (known is not null && OwnChunksFrom(own, state.Applied) is { } ownSegments)
+            if (ownSegments is not null)
             {
                 // The post continues the cached watermark: fold its own lines without listing chunks (a
                 // table query, a full scan on Azurite). Committing rests on the cached state's ETag, and
@@ -397,7 +428,8 @@ internal sealed class LineStream
             try
             {
                 var lines = await LoadSegmentsAsync(run, round, own, ownLines, cancellationToken).ConfigureAwait(false);
-                var (added, pages) = await ApplyRoundAsync(run, state, lines, fromCache, cachedPages, inferAbsentPages: conflicts == 0, cancellationToken).ConfigureAwait(false);
+                var (added, pages) = await ApplyRoundAsync(run, state, lines, fromCache, cachedPages, inferAbsentPages: conflicts == 0, unwritten, cancellationToken).ConfigureAwait(false);
+                unwritten = null;
                 keysAdded += added;
                 known = state.ETag is null ? null : new CachedRound(state, pages ?? new Dictionary<string, TableEntity>(StringComparer.Ordinal));
                 if (consumedListing)
@@ -525,8 +557,9 @@ internal sealed class LineStream
     /// they fit one, else pages first and then step entry + state. Returns the keys added and, after a
     /// single transaction, the written pages with their new ETags (for the next round).
     /// </summary>
-    private async Task<(int KeysAdded, Dictionary<string, TableEntity>? Pages)> ApplyRoundAsync(RunKey run, StreamState state, List<StoredLine> lines, bool fromCache, Dictionary<string, TableEntity>? cachedPages, bool inferAbsentPages, CancellationToken cancellationToken)
+    private async Task<(int KeysAdded, Dictionary<string, TableEntity>? Pages)> ApplyRoundAsync(RunKey run, StreamState state, List<StoredLine> lines, bool fromCache, Dictionary<string, TableEntity>? cachedPages, bool inferAbsentPages, List<(TableEntity Entity, byte[]? SpilledData, int First, int Count)>? unwrittenChunks, CancellationToken cancellationToken)
     {
+        var chunkActions = unwrittenChunks?.ConvertAll(c => new TableTransactionAction(TableTransactionActionType.UpsertReplace, c.Entity)) ?? [];
         var from = state.Applied;
         var to = lines[^1].Index + 1;
         var maxBefore = state.MaxStep;
@@ -582,7 +615,8 @@ internal sealed class LineStream
         stateActions.Add(state.ETag is { } etag
             ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, stateEntity, etag)
             : new TableTransactionAction(TableTransactionActionType.Add, stateEntity));
-        var all = new List<TableTransactionAction>(pageActions.Count + stateActions.Count);
+        var all = new List<TableTransactionAction>(chunkActions.Count + pageActions.Count + stateActions.Count);
+        all.AddRange(chunkActions);
         all.AddRange(pageActions);
         all.AddRange(stateActions);
         if (TableStore.FitsOneTransaction(all))
@@ -591,7 +625,7 @@ internal sealed class LineStream
             var pages = new Dictionary<string, TableEntity>(pageActions.Count, StringComparer.Ordinal);
             for (var i = 0; i < pageActions.Count; i++)
             {
-                if (etags[i] is { } pageETag && pageActions[i].Entity is TableEntity page)
+                if (etags[chunkActions.Count + i] is { } pageETag && pageActions[i].Entity is TableEntity page)
                 {
                     page.ETag = pageETag;
                     pages[page.RowKey] = page;
@@ -600,9 +634,10 @@ internal sealed class LineStream
             state.ETag = etags[^1];
             return (keysAdded, pages);
         }
-        if (fromCache)
+        if (fromCache || chunkActions.Count > 0)
         {
-            // Only an atomic If-Match on the state may rest on a cached state.
+            // Only an atomic If-Match on the state may rest on a cached state (and unwritten chunks
+            // come only with a cached one): the caller stores the chunks and redoes the round.
             throw new ReloadStateException();
         }
         await table.SubmitBatchAsync(pageActions, cancellationToken).ConfigureAwait(false);

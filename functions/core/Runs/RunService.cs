@@ -73,6 +73,15 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
     private const int MaxAttempts = 8;
     private static readonly TimeSpan IndexRefresh = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long a run row this instance's file_stream wrote is used for the next post instead of a
+    /// read. Its ETag guards the post's own row write, so a stale copy never overwrites anything; the
+    /// bound is on the pre-write checks (deleted, being rewound), which the write re-checks anyway.
+    /// </summary>
+    public static readonly TimeSpan StreamRowLifetime = TimeSpan.FromSeconds(5);
+
+    private readonly ExpiringCache<RunKey, RunRow> _streamRows = new(clock, StreamRowLifetime);
+
     [GeneratedRegex("^[^/\\\\#?%:\\p{Cc}]{1,128}$")]
     private static partial Regex RunIdPattern();
 
@@ -105,6 +114,17 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
         var row = await FindStoredRunAsync(key, cancellationToken).ConfigureAwait(false);
         return row?.DeletedAt is null ? row : null;
     }
+
+    /// <summary>
+    /// The run for a file_stream post: the row this instance's last post of the run wrote (taken out,
+    /// so concurrent posts never share one; see <see cref="StreamRowLifetime"/>), else read. Null when
+    /// the run does not exist or was deleted.
+    /// </summary>
+    public async Task<RunRow?> TakeStreamRowAsync(RunKey key, CancellationToken cancellationToken) =>
+        _streamRows.TryTake(key, out var row) ? row : await FindRunAsync(key, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Keeps the row a file_stream post just wrote (with its new ETag) for the run's next post.</summary>
+    public void KeepStreamRow(RunKey key, RunRow row) => _streamRows.Set(key, row);
 
     /// <summary>The stored row, deleted or not.</summary>
     private async Task<RunRow?> FindStoredRunAsync(RunKey key, CancellationToken cancellationToken)
@@ -196,6 +216,7 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
         }
 
         var runs = await storage.TableAsync(RunsTable).ConfigureAwait(false);
+        _streamRows.Remove(key);
         for (var attempt = 0; ; attempt++)
         {
             var existing = await FindStoredRunAsync(key, cancellationToken).ConfigureAwait(false);
@@ -347,6 +368,11 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
         }
         return UpdateAsync(key, async (row, edit) =>
         {
+            if (row.RewindingSince is not null)
+            {
+                // Re-read after a lost ETag race: a rewind started; the caller answers 409.
+                return false;
+            }
             var now = clock.GetUtcNow();
             row.HeartbeatAt = now;
             if (update.HistoryLineCount is { } history) { row.HistoryLineCount = history; }
@@ -450,6 +476,8 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
     internal async Task<RunRow?> UpdateAsync(RunKey key, Func<RunRow, JsonEdit, Task<bool>> mutate, CancellationToken cancellationToken, RunRow? known = null)
     {
         var runs = await storage.TableAsync(RunsTable).ConfigureAwait(false);
+        // A row this instance changes outside file_stream is re-read by the run's next post.
+        _streamRows.Remove(key);
         for (var attempt = 0; ; attempt++)
         {
             var row = attempt == 0 && known is not null ? known : await FindRunAsync(key, cancellationToken).ConfigureAwait(false);
