@@ -81,6 +81,7 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
     public static readonly TimeSpan StreamRowLifetime = TimeSpan.FromSeconds(5);
 
     private readonly ExpiringCache<RunKey, RunRow> _streamRows = new(clock, StreamRowLifetime);
+    private readonly RunRowCommitter _committer = new();
 
     [GeneratedRegex("^[^/\\\\#?%:\\p{Cc}]{1,128}$")]
     private static partial Regex RunIdPattern();
@@ -494,7 +495,8 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
                 {
                     return row;
                 }
-                row.ETag = await runs.UpdateAsync(row, row.ETag, cancellationToken: cancellationToken).ConfigureAwait(false);
+                // Concurrent writes of one project's runs share a transaction (see RunRowCommitter).
+                row.ETag = await _committer.UpdateAsync(runs, row, row.ETag, cancellationToken).ConfigureAwait(false);
             }
             catch (ConflictException) when (attempt < MaxAttempts)
             {
