@@ -145,16 +145,7 @@ internal sealed class ExpiringCache<TKey, TValue>(TimeProvider clock, TimeSpan l
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<TKey, (TValue Value, long SetAt)> _entries = new();
 
-    public bool TryGet(TKey key, out TValue value)
-    {
-        if (_entries.TryGetValue(key, out var entry) && clock.GetElapsedTime(entry.SetAt) < lifetime)
-        {
-            value = entry.Value;
-            return true;
-        }
-        value = default!;
-        return false;
-    }
+    public bool TryGet(TKey key, out TValue value) => Live(_entries.TryGetValue(key, out var entry), entry, out value);
 
     public void Set(TKey key, TValue value)
     {
@@ -166,15 +157,13 @@ internal sealed class ExpiringCache<TKey, TValue>(TimeProvider clock, TimeSpan l
     }
 
     /// <summary>Takes a live entry out, so that no other caller gets the same value until it is set again.</summary>
-    public bool TryTake(TKey key, out TValue value)
+    public bool TryTake(TKey key, out TValue value) => Live(_entries.TryRemove(key, out var entry), entry, out value);
+
+    private bool Live(bool found, (TValue Value, long SetAt) entry, out TValue value)
     {
-        if (_entries.TryRemove(key, out var entry) && clock.GetElapsedTime(entry.SetAt) < lifetime)
-        {
-            value = entry.Value;
-            return true;
-        }
-        value = default!;
-        return false;
+        var live = found && clock.GetElapsedTime(entry.SetAt) < lifetime;
+        value = live ? entry.Value : default!;
+        return live;
     }
 
     public void Remove(TKey key) => _entries.TryRemove(key, out _);
