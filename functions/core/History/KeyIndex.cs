@@ -35,18 +35,41 @@ internal sealed class KeyIndex
             ? new SortedDictionary<string, long>(counts, StringComparer.Ordinal)
             : new SortedDictionary<string, long>(StringComparer.Ordinal);
 
+    // The previous row's keys by position with their type counts. Rows of a run repeat the same keys
+    // in the same order, and the reader hands out the same (interned) key strings line after line, so a
+    // reference compare usually replaces the key's hash lookup.
+    private string[] _lastKeys = [];
+    private Dictionary<string, long>[] _lastCounts = [];
+
     /// <summary>Counts one row's flattened values; returns how many keys were new.</summary>
     public int AddRow(IReadOnlyDictionary<string, object?> flat)
     {
+        if (_lastKeys.Length < flat.Count)
+        {
+            Array.Resize(ref _lastKeys, flat.Count);
+            Array.Resize(ref _lastCounts, flat.Count);
+        }
         var added = 0;
+        var position = 0;
         foreach (var (key, value) in flat)
         {
-            if (!_keys.TryGetValue(key, out var counts))
+            Dictionary<string, long>? counts;
+            if (ReferenceEquals(_lastKeys[position], key))
             {
-                counts = new Dictionary<string, long>(1, StringComparer.Ordinal);
-                _keys[key] = counts;
-                added++;
+                counts = _lastCounts[position];
             }
+            else
+            {
+                if (!_keys.TryGetValue(key, out counts))
+                {
+                    counts = new Dictionary<string, long>(1, StringComparer.Ordinal);
+                    _keys[key] = counts;
+                    added++;
+                }
+                _lastKeys[position] = key;
+                _lastCounts[position] = counts;
+            }
+            position++;
             var type = HistoryValues.TypeName(value);
             System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, type, out _)++;
         }

@@ -38,6 +38,12 @@ internal static class TolerantJson
     [ThreadStatic]
     private static int t_lastTopLevelCount;
 
+    /// <summary>The previous top-level object's keys by position: the next line most likely repeats them.</summary>
+    [ThreadStatic]
+    private static string[]? t_lastTopLevelKeys;
+
+    private const int PredictedKeys = 64;
+
     private static class KeyCache
     {
         public const int MaxKeyLength = 128;
@@ -130,6 +136,8 @@ internal static class TolerantJson
             // A run's lines have the same keys line after line: sizing each top-level object like the
             // previous one saves the map's regrowth (three rehashes for a dozen keys).
             var result = depth == 0 ? new JsonLineObject(t_lastTopLevelCount) : new JsonLineObject();
+            var predicted = depth == 0 ? t_lastTopLevelKeys ??= new string[PredictedKeys] : null;
+            var keyPosition = 0;
             SkipWhitespace();
             if (!AtEnd && _text[_position] == '}')
             {
@@ -143,7 +151,7 @@ internal static class TolerantJson
                 {
                     throw new FormatException();
                 }
-                var key = ReadKey();
+                var key = ReadKey(predicted, keyPosition++);
                 SkipWhitespace();
                 if (AtEnd || _text[_position] != ':')
                 {
@@ -208,7 +216,7 @@ internal static class TolerantJson
         /// An object key. History rows repeat the same dozen keys on every line, so short escape-free
         /// keys come from a per-thread cache instead of a new string each time.
         /// </summary>
-        private string ReadKey()
+        private string ReadKey(string[]? predicted, int position)
         {
             var start = _position + 1;
             var end = _text.IndexOfAny(KeyStops, start);
@@ -217,7 +225,17 @@ internal static class TolerantJson
                 return ReadString();
             }
             _position = end + 1;
-            return KeyCache.Intern(_text.AsSpan(start, end - start));
+            var span = _text.AsSpan(start, end - start);
+            if (predicted is null || position >= predicted.Length)
+            {
+                return KeyCache.Intern(span);
+            }
+            // Same key as the previous line at this position: a compare instead of a hash lookup.
+            if (predicted[position] is { } previous && span.SequenceEqual(previous))
+            {
+                return previous;
+            }
+            return predicted[position] = KeyCache.Intern(span);
         }
 
         private string ReadString()
@@ -309,6 +327,15 @@ internal static class TolerantJson
                 }
             }
             var span = _text.AsSpan(start, _position - start);
+            if (JsonNumber.TryParse(span, out var small, out var fast, out var isInteger))
+            {
+                // Boxed apart: a conditional expression would widen the long to double.
+                if (isInteger)
+                {
+                    return small;
+                }
+                return fast;
+            }
             if (integral && long.TryParse(span, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole))
             {
                 return whole;
