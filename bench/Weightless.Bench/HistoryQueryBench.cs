@@ -24,8 +24,12 @@ namespace Weightless.Bench;
 /// export (CSV, JSON lines, Parquet) rows/s (<c>--export 0</c> skips it).
 /// Seeding goes through the ingest path (<see cref="FileStreamIngestor"/>: chunks, key index, M4 rollups) in
 /// posts of <c>--batch</c> (10,000) lines. "cold" = a fresh service provider (new clients, no cached
-/// table handles), "warm" = repeated calls. Options also: --iterations (20), --storage, --prefix (query data an
-/// earlier run seeded under that table prefix instead of seeding).
+/// table handles, no in-memory rollup reads; the first such call after a change also stores the rollup snapshots
+/// later cold calls read), "warm" = repeated calls. Options also: --iterations (20), --storage, --prefix (query data an
+/// earlier run seeded under that table prefix instead of seeding), --extra-runs (0) runs of --extra-metrics (20) x
+/// --extra-steps (100,000) seeded next to the measured ones first (also into a reused prefix: the table grows, to show
+/// how cold reads scale with everything else stored in the history table), --drop-snapshots 1 (delete the measured
+/// runs' rollup snapshots first, so the first cold call shows the query path).
 /// </summary>
 internal sealed class HistoryQueryBench : IBenchScenario
 {
@@ -34,7 +38,7 @@ internal sealed class HistoryQueryBench : IBenchScenario
 
     public string Name => "history";
 
-    public string Description => "M4 of one 1M-step metric, a 20 runs x 5 metrics x 100k steps chart call, the dashboard's 20 x 20 x 1k first render, history export rows/s (--steps, --chart-runs, --chart-metrics, --chart-steps, --dash-runs, --dash-metrics, --dash-steps, --dash-buckets, --buckets, --batch, --iterations, --export, --prefix, --storage)";
+    public string Description => "M4 of one 1M-step metric, a 20 runs x 5 metrics x 100k steps chart call, the dashboard's 20 x 20 x 1k first render, history export rows/s (--steps, --chart-runs, --chart-metrics, --chart-steps, --dash-runs, --dash-metrics, --dash-steps, --dash-buckets, --buckets, --batch, --iterations, --export, --prefix, --extra-runs, --extra-metrics, --extra-steps, --drop-snapshots, --storage)";
 
     public async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
@@ -102,6 +106,47 @@ internal sealed class HistoryQueryBench : IBenchScenario
                 await SeedAsync(ingestor, new RunKey(Entity, Project, id), dashSteps, dashMetrics, batch, ct));
         }
 
+        var extraRuns = (int)options.Long("extra-runs", 0);
+        if (extraRuns > 0)
+        {
+            var extraMetrics = (int)options.Long("extra-metrics", 20);
+            var extraSteps = options.Long("extra-steps", 100_000);
+            await using var seedProvider = Provider();
+            var runs = seedProvider.GetRequiredService<RunService>();
+            var ingestor = seedProvider.GetRequiredService<FileStreamIngestor>();
+            var tag = Guid.NewGuid().ToString("N")[..6];
+            var extraIds = Enumerable.Range(0, extraRuns).Select(i => "x" + tag + i.ToString("D3", CultureInfo.InvariantCulture)).ToList();
+            var seed = Stopwatch.StartNew();
+            await Parallel.ForEachAsync(extraIds, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (id, ct) =>
+            {
+                await runs.UpsertAsync(admin, new UpsertRunCommand { Entity = Entity, Project = Project, Name = id, State = "finished" }, ct);
+                await SeedAsync(ingestor, new RunKey(Entity, Project, id), extraSteps, extraMetrics, batch, ct);
+            });
+            Console.WriteLine($"seeded {extraRuns} extra runs: {extraRuns * extraSteps:N0} rows x {extraMetrics} metrics in {seed.Elapsed.TotalSeconds:N1} s");
+        }
+        await using (var counter = Provider())
+        {
+            var table = await counter.GetRequiredService<StorageAccount>().TableAsync(HistoryStore.TableName);
+            if (options.Long("drop-snapshots", 0) != 0)
+            {
+                // The first cold call then pays what every cold call paid before snapshots: page range queries.
+                foreach (var id in chartIds.Prepend(longRun))
+                {
+                    var partition = new RunKey(Entity, Project, id).PartitionKey;
+                    await foreach (var snapshot in table.QueryPartitionAsync<Azure.Data.Tables.TableEntity>(partition, "n:", "n;", cancellationToken))
+                    {
+                        await table.DeleteAsync(partition, snapshot.RowKey, cancellationToken: cancellationToken);
+                    }
+                }
+            }
+            long entities = 0;
+            await foreach (var _ in table.QueryAsync<Azure.Data.Tables.TableEntity>(null, select: ["RowKey"], cancellationToken: cancellationToken))
+            {
+                entities++;
+            }
+            Console.WriteLine($"history table: {entities:N0} entities");
+        }
+
         var single = new M4Request([longRun], ["m0"], null, null, null, buckets);
         var chart = new M4Request(chartIds, Enumerable.Range(0, chartMetrics).Select(m => "m" + m.ToString(CultureInfo.InvariantCulture)).ToList(), null, null, null, buckets);
         var dashboard = new M4Request(dashIds, Enumerable.Range(0, dashMetrics).Select(m => "m" + m.ToString(CultureInfo.InvariantCulture)).ToList(), null, null, null, dashBuckets);
@@ -109,16 +154,23 @@ internal sealed class HistoryQueryBench : IBenchScenario
         // Cold: a fresh provider per call (new storage clients and connections).
         var coldSingle = new List<double>();
         var coldChart = new List<double>();
+        var coldSingleOps = new List<string>();
+        var coldChartOps = new List<string>();
         for (var i = 0; i < 5; i++)
         {
             await using var provider = Provider();
             var service = provider.GetRequiredService<HistoryQueryService>();
+            var counts = provider.GetRequiredService<StorageMetrics>();
+            var start = counts.Snapshot();
             var watch = Stopwatch.StartNew();
             await service.M4Async(principal, Entity, Project, single, cancellationToken);
             coldSingle.Add(watch.Elapsed.TotalMilliseconds);
+            var middle = counts.Snapshot();
             watch.Restart();
             await service.M4Async(principal, Entity, Project, chart, cancellationToken);
             coldChart.Add(watch.Elapsed.TotalMilliseconds);
+            coldSingleOps.Add(PerCall(start, middle, 1));
+            coldChartOps.Add(PerCall(middle, counts.Snapshot(), 1));
         }
 
         await using var warmProvider = Provider();
@@ -127,6 +179,7 @@ internal sealed class HistoryQueryBench : IBenchScenario
         var answer = await history.M4Async(principal, Entity, Project, single, cancellationToken);
         Console.WriteLine($"(2) M4 {longRun}/m0 over {steps:N0} steps: {answer.Series[0].Buckets.Count} buckets from {answer.Series[0].Source}");
         QueryBench.Report("(2) cold (new provider)", coldSingle);
+        Console.WriteLine($"    first cold call {coldSingle[0]:N1} ms: {coldSingleOps[0]}; last: {coldSingleOps[^1]}");
         var before = metrics.Snapshot();
         var stagesBefore = Stages(history.Stats);
         QueryBench.Report("(2) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, single, cancellationToken)));
@@ -136,6 +189,7 @@ internal sealed class HistoryQueryBench : IBenchScenario
         var chartAnswer = await history.M4Async(principal, Entity, Project, chart, cancellationToken);
         Console.WriteLine($"(3) chart: {chartAnswer.Series.Count} series x {chartAnswer.Series[0].Buckets.Count} buckets from {chartAnswer.Series[0].Source}");
         QueryBench.Report("(3) cold (new provider)", coldChart);
+        Console.WriteLine($"    first cold call {coldChart[0]:N1} ms: {coldChartOps[0]}; last: {coldChartOps[^1]}");
         before = metrics.Snapshot();
         stagesBefore = Stages(history.Stats);
         QueryBench.Report("(3) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, chart, cancellationToken)));

@@ -155,19 +155,12 @@ internal sealed class HistoryStore
         }
         var (rollupStart, rollupEnd) = plan.RollupSpan();
         var rawRanges = new List<(long From, long To)>();
-        var pageReads = new List<Task<List<TableEntity>>>();
+        Task<RollupRead>? rollupRead = null;
         if (rollupStart < rollupEnd)
         {
             var firstPage = M4Levels.PageIndex(rollupStart / plan.LevelWidth);
             var lastPage = M4Levels.PageIndex(rollupEnd / plan.LevelWidth - 1);
-            // One page entity per metric per page; a table query answers at most 1,000 entities per
-            // round trip, so large ranges are split into concurrent reads instead of sequential continuations.
-            var pagesPerRead = Math.Max(8, MaxEntitiesPerRead / Math.Max(1, metrics.Count));
-            for (var from = firstPage; from <= lastPage; from += pagesPerRead)
-            {
-                var to = Math.Min(lastPage, from + pagesPerRead - 1);
-                pageReads.Add(Timed(stats, M4Stage.PageRead, ReadPagesAsync(run, plan.Level, from, to, metrics, runExtent.StateETag, cancellationToken)));
-            }
+            rollupRead = ReadRollupAsync(run, plan.Level, firstPage, lastPage, metrics, runExtent, stats, cancellationToken);
             if (minStep < rollupStart)
             {
                 rawRanges.Add((minStep, rollupStart - 1));
@@ -182,35 +175,13 @@ internal sealed class HistoryStore
             rawRanges.Add((minStep, maxStep));
         }
         var rawReads = rawRanges.Select(r => Timed(stats, M4Stage.RawRead, ReadPointsAsync(run, metrics, r.From, r.To, runExtent, cancellationToken))).ToList();
-        await Task.WhenAll(pageReads.Cast<Task>().Concat(rawReads)).ConfigureAwait(false);
+        await Task.WhenAll(rawReads.Cast<Task>().Append(rollupRead ?? Task.CompletedTask)).ConfigureAwait(false);
 
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        var metricIndex = new Dictionary<string, int>(metrics.Count, StringComparer.Ordinal);
-        for (var i = 0; i < metrics.Count; i++)
-        {
-            metricIndex[metrics[i]] = i;
-        }
-        var levelBuckets = metrics.Select(_ => new List<(long, M4Accumulator)>()).ToArray();
-        var pageCount = 0;
-        var edgePage = M4Levels.PageIndex(M4Levels.FloorDiv(maxStep, plan.LevelWidth));
-        var edgeStale = false;
-        foreach (var read in pageReads)
-        {
-            foreach (var entity in read.Result)
-            {
-                if (entity.GetString("Metric") is { } name && metricIndex.TryGetValue(name, out var index))
-                {
-                    var page = entity.GetInt64("Page") ?? 0;
-                    // The edge bucket past the range is complete only for the lines the extent saw; a page
-                    // that absorbed later lines (a post landing meanwhile) may hold steps past maxStep.
-                    edgeStale |= plan.NoDataAfter && page == edgePage && (entity.GetInt64("Applied") ?? 0) > runExtent.Applied;
-                    M4Page.ReadBuckets(LineStream.PageFormat(entity), plan.LevelWidth, page, LineCodec.ReadData(entity), levelBuckets[index]);
-                    pageCount++;
-                }
-            }
-        }
-        stats?.Add(M4Stage.Decode, watch.Elapsed, pageCount);
-        if (edgeStale)
+        var levelBuckets = rollupRead is null ? metrics.Select(_ => new List<(long, M4Accumulator)>()).ToArray() : rollupRead.Result.Buckets;
+        // The edge bucket past the range is complete only for the lines the extent saw; a page that absorbed
+        // later lines (a post landing meanwhile) may hold steps past maxStep. With NoDataAfter the read's last
+        // page is the one holding maxStep.
+        if (plan.NoDataAfter && rollupRead is not null && rollupRead.Result.LastPageApplied > runExtent.Applied)
         {
             plan = plan with { NoDataAfter = false };
             var alignedEnd = plan.RollupSpan().End;
@@ -220,7 +191,7 @@ internal sealed class HistoryStore
                 await rawReads[^1].ConfigureAwait(false);
             }
         }
-        watch.Restart();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < metrics.Count; i++)
         {
             result[metrics[i]] = M4Compute.Combine(plan, levelBuckets[i], rawReads.SelectMany(r => r.Result[i]));
@@ -231,21 +202,106 @@ internal sealed class HistoryStore
 
     private const int MaxEntitiesPerRead = 1000;
 
-    /// <summary>A page range read, from <see cref="_pages"/> when it was read under the same state ETag.</summary>
-    private async Task<List<TableEntity>> ReadPagesAsync(RunKey run, int level, long firstPage, long lastPage, IReadOnlyList<string> metrics, Azure.ETag? stateETag, CancellationToken cancellationToken)
+    /// <summary>
+    /// The level's buckets in pages [firstPage, lastPage] of <paramref name="metrics"/>, decoded, cheapest source
+    /// first: what this instance decoded under the same state ETag (<see cref="_pages"/>), then stored snapshots
+    /// under that ETag (<see cref="RollupSnapshot"/>: one point read per metric), then a page range query for the
+    /// metrics still missing — which, when it covers all of the run's pages at the level, stores their snapshots
+    /// so the next cold read (a new instance, an evicted cache) needs point reads only.
+    /// </summary>
+    private async Task<RollupRead> ReadRollupAsync(RunKey run, int level, long firstPage, long lastPage, IReadOnlyList<string> metrics, M4RunExtent extent, M4QueryStats? stats, CancellationToken cancellationToken)
     {
-        if (stateETag is not { } etag)
+        if (extent.StateETag is not { } etag)
         {
-            return await _stream.ReadPagesAsync(run, level, firstPage, lastPage, metrics, cancellationToken).ConfigureAwait(false);
+            return Decode(await QueryPagesAsync(run, level, firstPage, lastPage, metrics, stats, cancellationToken).ConfigureAwait(false), metrics, level, lastPage, stats);
         }
         var key = RollupPageCache.Key(run.PartitionKey, level, firstPage, lastPage, metrics);
         if (_pages.Get(key, etag) is { } held)
         {
             return held;
         }
-        var pages = await _stream.ReadPagesAsync(run, level, firstPage, lastPage, metrics, cancellationToken).ConfigureAwait(false);
-        _pages.Put(key, etag, pages);
-        return pages;
+        var table = await _stream.TableAsync().ConfigureAwait(false);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var snapshots = await Task.WhenAll(metrics.Select(m => table.GetAsync<TableEntity>(run.PartitionKey, RollupSnapshot.RowKey(level, m), cancellationToken))).ConfigureAwait(false);
+        var pages = new List<TableEntity>();
+        var missing = new List<string>();
+        for (var i = 0; i < metrics.Count; i++)
+        {
+            if (snapshots[i] is { } snapshot && RollupSnapshot.IsCurrent(snapshot, etag))
+            {
+                pages.AddRange(RollupSnapshot.Pages(snapshot, firstPage, lastPage));
+            }
+            else
+            {
+                missing.Add(metrics[i]);
+            }
+        }
+        stats?.Add(M4Stage.SnapshotRead, watch.Elapsed, metrics.Count - missing.Count);
+        if (missing.Count > 0)
+        {
+            var read = await QueryPagesAsync(run, level, firstPage, lastPage, missing, stats, cancellationToken).ConfigureAwait(false);
+            pages.AddRange(read);
+            if (RollupSnapshot.Covers(extent, level, firstPage, lastPage))
+            {
+                watch.Restart();
+                var byMetric = read.Where(p => p.GetString("Metric") is not null).ToLookup(p => p.GetString("Metric")!, StringComparer.Ordinal);
+                var writes = missing
+                    .Select(m => RollupSnapshot.Build(run, level, m, etag, byMetric[m]))
+                    .OfType<TableEntity>()
+                    .Select(s => table.UpsertAsync(s, TableUpdateMode.Replace, cancellationToken))
+                    .ToList();
+                await Task.WhenAll(writes).ConfigureAwait(false);
+                stats?.Add(M4Stage.SnapshotWrite, watch.Elapsed, writes.Count);
+            }
+        }
+        var decoded = Decode(pages, metrics, level, lastPage, stats);
+        _pages.Put(key, etag, decoded);
+        return decoded;
+    }
+
+    /// <summary>Each metric's level buckets from <paramref name="pages"/> (pages of other metrics skipped), and the highest watermark on page <paramref name="lastPage"/>.</summary>
+    private static RollupRead Decode(List<TableEntity> pages, IReadOnlyList<string> metrics, int level, long lastPage, M4QueryStats? stats)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var metricIndex = new Dictionary<string, int>(metrics.Count, StringComparer.Ordinal);
+        for (var i = 0; i < metrics.Count; i++)
+        {
+            metricIndex[metrics[i]] = i;
+        }
+        var buckets = metrics.Select(_ => new List<(long, M4Accumulator)>()).ToArray();
+        long lastPageApplied = 0;
+        var pageCount = 0;
+        foreach (var entity in pages)
+        {
+            if (entity.GetString("Metric") is { } name && metricIndex.TryGetValue(name, out var index))
+            {
+                var page = entity.GetInt64("Page") ?? 0;
+                if (page == lastPage)
+                {
+                    lastPageApplied = Math.Max(lastPageApplied, entity.GetInt64("Applied") ?? 0);
+                }
+                M4Page.ReadBuckets(LineStream.PageFormat(entity), M4Levels.Widths[level], page, LineCodec.ReadData(entity), buckets[index]);
+                pageCount++;
+            }
+        }
+        stats?.Add(M4Stage.Decode, watch.Elapsed, pageCount);
+        return new RollupRead(buckets, lastPageApplied);
+    }
+
+    /// <summary>
+    /// A page range query. One page entity per metric per page; a table query answers at most 1,000 entities
+    /// per round trip, so large ranges are split into concurrent reads instead of sequential continuations.
+    /// </summary>
+    private async Task<List<TableEntity>> QueryPagesAsync(RunKey run, int level, long firstPage, long lastPage, IReadOnlyList<string> metrics, M4QueryStats? stats, CancellationToken cancellationToken)
+    {
+        var pagesPerRead = Math.Max(8, MaxEntitiesPerRead / Math.Max(1, metrics.Count));
+        var reads = new List<Task<List<TableEntity>>>();
+        for (var from = firstPage; from <= lastPage; from += pagesPerRead)
+        {
+            var to = Math.Min(lastPage, from + pagesPerRead - 1);
+            reads.Add(Timed(stats, M4Stage.PageRead, _stream.ReadPagesAsync(run, level, from, to, metrics, cancellationToken)));
+        }
+        return [.. (await Task.WhenAll(reads).ConfigureAwait(false)).SelectMany(r => r)];
     }
 
     /// <summary>
@@ -347,14 +403,21 @@ internal enum M4Stage
 
     /// <summary>Merging level buckets and raw points into output buckets (items: series).</summary>
     Combine,
+
+    /// <summary>Point reads of stored rollup snapshots, one per metric, concurrent (items: snapshots current under the state ETag).</summary>
+    SnapshotRead,
+
+    /// <summary>Storing the snapshots a page range query made possible (items: snapshots written).</summary>
+    SnapshotWrite,
 }
 
 /// <summary>Where M4 queries spent their time: per stage, summed wall time, calls and items (thread-safe; reads run concurrently).</summary>
 internal sealed class M4QueryStats
 {
-    private readonly long[] _ticks = new long[4];
-    private readonly long[] _calls = new long[4];
-    private readonly long[] _items = new long[4];
+    private static readonly int StageCount = Enum.GetValues<M4Stage>().Length;
+    private readonly long[] _ticks = new long[StageCount];
+    private readonly long[] _calls = new long[StageCount];
+    private readonly long[] _items = new long[StageCount];
 
     public void Add(M4Stage stage, TimeSpan elapsed, long items)
     {

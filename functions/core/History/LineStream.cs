@@ -29,6 +29,7 @@ internal sealed record StreamAppendResult(long LineCount, long? LastStep, int Ke
 /// <item><c>s:{start}:{end}</c> — step index: effective steps of lines [start, end) and the running
 /// max step before them, to find lines by step without scanning.</item>
 /// <item><c>m:{level}:{page}:{metric}</c> — M4 rollup pages (history only), see <see cref="M4Levels"/>.</item>
+/// <item><c>n:{level}:{metric}</c> — a snapshot of one metric's pages at one level, written by chart reads (see <see cref="RollupSnapshot"/>).</item>
 /// </list>
 ///
 /// Overlap rule (a line index has exactly one value): chunks are ordered by start ascending, then
@@ -1038,7 +1039,8 @@ internal sealed class LineStream
     {
         var table = await TableAsync().ConfigureAwait(false);
         var deletes = new List<TableTransactionAction>();
-        foreach (var (floor, ceiling) in new[] { ("m:", "m;"), ("s:", "s;") })
+        // Rollup pages, their snapshots (see RollupSnapshot) and the step index.
+        foreach (var (floor, ceiling) in new[] { ("m:", "m;"), ("n:", "n;"), ("s:", "s;") })
         {
             var filter = TableClient.CreateQueryFilter($"PartitionKey eq {run.PartitionKey} and RowKey ge {floor} and RowKey lt {ceiling}");
             await foreach (var entity in table.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))

@@ -1,10 +1,22 @@
 using Azure;
-using Azure.Data.Tables;
 
 namespace Weightless.Core.History;
 
 /// <summary>
-/// Rollup page reads kept in memory, each tagged with the ETag of the run's derived state it was read
+/// One rollup read, decoded: each metric's level buckets (in the read's metric order; shared, callers only
+/// read them) and the highest page watermark on the read's last page (which tells <see cref="HistoryStore"/>'s M4
+/// query whether a post landing meanwhile reached past the state it planned with).
+/// </summary>
+internal sealed record RollupRead(List<(long BucketIndex, M4Accumulator Aggregate)>[] Buckets, long LastPageApplied)
+{
+    /// <summary>Memory a bucket takes: its index and an aggregate of two counts, a flag and four points.</summary>
+    public const int BucketBytes = 96;
+
+    public long Bytes => Buckets.Sum(b => (long)b.Count) * BucketBytes + 64;
+}
+
+/// <summary>
+/// Rollup reads kept in memory, decoded, each tagged with the ETag of the run's derived state it was read
 /// under. Every history change (a post, a rewind, a rebuild, a gap writer's touch) commits that state
 /// after writing its pages, so a read under the same state ETag would answer the same pages: a chart
 /// re-drawing finished runs reads one state entity per run instead of scanning their pages again
@@ -13,7 +25,7 @@ namespace Weightless.Core.History;
 /// </summary>
 internal sealed class RollupPageCache
 {
-    /// <summary>Page bytes held at most (page data; entity overhead is small next to it).</summary>
+    /// <summary>Decoded bucket bytes held at most.</summary>
     public const long DefaultCapacityBytes = 256L * 1024 * 1024;
 
     private readonly long _capacityBytes;
@@ -39,8 +51,8 @@ internal sealed class RollupPageCache
     public static string Key(string partitionKey, int level, long firstPage, long lastPage, IReadOnlyList<string>? metrics) =>
         string.Join('\u0000', partitionKey, level, firstPage, lastPage, metrics is null ? "*" : string.Join('\u0001', metrics));
 
-    /// <summary>The pages read under <paramref name="stateETag"/> (shared: callers only read them), or null when none are held for it.</summary>
-    public List<TableEntity>? Get(string key, ETag stateETag)
+    /// <summary>The read made under <paramref name="stateETag"/> (shared: callers only read it), or null when none is held for it.</summary>
+    public RollupRead? Get(string key, ETag stateETag)
     {
         lock (_gate)
         {
@@ -50,13 +62,13 @@ internal sealed class RollupPageCache
             }
             _recency.Remove(node);
             _recency.AddFirst(node);
-            return node.Value.Pages;
+            return node.Value.Read;
         }
     }
 
-    public void Put(string key, ETag stateETag, List<TableEntity> pages)
+    public void Put(string key, ETag stateETag, RollupRead read)
     {
-        var bytes = pages.Sum(p => (long)LineCodec.ReadData(p).Length) + key.Length * 2L;
+        var bytes = read.Bytes + key.Length * 2L;
         if (bytes > _capacityBytes / 4)
         {
             return;
@@ -68,7 +80,7 @@ internal sealed class RollupPageCache
                 _recency.Remove(old);
                 _bytes -= old.Value.Bytes;
             }
-            _entries[key] = _recency.AddFirst(new Entry(key, stateETag, pages, bytes));
+            _entries[key] = _recency.AddFirst(new Entry(key, stateETag, read, bytes));
             _bytes += bytes;
             while (_bytes > _capacityBytes && _recency.Last is { } last)
             {
@@ -79,5 +91,5 @@ internal sealed class RollupPageCache
         }
     }
 
-    private sealed record Entry(string Key, ETag StateETag, List<TableEntity> Pages, long Bytes);
+    private sealed record Entry(string Key, ETag StateETag, RollupRead Read, long Bytes);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Parquet;
 using Parquet.Schema;
 using Weightless.Core.Auth;
@@ -86,7 +87,8 @@ internal sealed class ExportService(RunQueryService runs, HistoryStore history)
         var columns = new List<string> { HistoryValues.StepKey };
         columns.AddRange((keys ?? index.Keys.ToList()).Where(k => k != HistoryValues.StepKey).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
         var name = $"{key.Entity}-{key.Project}-{key.RunId}-history";
-        var rows = history.Stream.ReadRowsAsync(key, minStep, maxStep, cancellationToken);
+        // Reading rows (storage round trips, decompression, parsing) runs ahead of formatting them, so the two overlap.
+        var rows = ReadAheadAsync(history.Stream.ReadRowsAsync(key, minStep, maxStep, cancellationToken), cancellationToken);
         return format switch
         {
             ExportFormat.JsonLines => new ExportStream("application/x-ndjson", name + ".jsonl", async (stream, ct) =>
@@ -110,6 +112,60 @@ internal sealed class ExportService(RunQueryService runs, HistoryStore history)
                 }
             }),
         };
+    }
+
+    /// <summary>Rows per hand-over from the reading task to the writer, and hand-overs the reader may run ahead.</summary>
+    private const int ReadAheadRows = 1024;
+    private const int ReadAheadBatches = 8;
+
+    /// <summary>
+    /// <paramref name="source"/>, enumerated by a background task up to <see cref="ReadAheadBatches"/> batches ahead
+    /// of the consumer; its failure surfaces to the consumer, and a consumer stopping early stops the reader.
+    /// </summary>
+    internal static async IAsyncEnumerable<T> ReadAheadAsync<T>(IAsyncEnumerable<T> source, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var channel = Channel.CreateBounded<List<T>>(new BoundedChannelOptions(ReadAheadBatches) { SingleReader = true, SingleWriter = true });
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                var batch = new List<T>(ReadAheadRows);
+                await foreach (var item in source.WithCancellation(stop.Token).ConfigureAwait(false))
+                {
+                    batch.Add(item);
+                    if (batch.Count == ReadAheadRows)
+                    {
+                        await channel.Writer.WriteAsync(batch, stop.Token).ConfigureAwait(false);
+                        batch = new List<T>(ReadAheadRows);
+                    }
+                }
+                if (batch.Count > 0)
+                {
+                    await channel.Writer.WriteAsync(batch, stop.Token).ConfigureAwait(false);
+                }
+                channel.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.Complete(e);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await foreach (var batch in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                foreach (var item in batch)
+                {
+                    yield return item;
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await reader.ConfigureAwait(false);
+        }
     }
 
     private static JsonLineObject Select(HistoryRow row, IReadOnlyList<string> columns)

@@ -1,18 +1,13 @@
 using Azure;
-using Azure.Data.Tables;
 using Weightless.Core.History;
 
 namespace Weightless.Core.Tests.History;
 
 public class RollupPageCacheTests
 {
-    private static List<TableEntity> Pages(int count, int bytes) =>
-        Enumerable.Range(0, count).Select(i =>
-        {
-            var entity = new TableEntity("pk", "m:" + i);
-            LineCodec.WriteData(entity, new byte[bytes]);
-            return entity;
-        }).ToList();
+    /// <summary>A decoded read of <paramref name="metrics"/> metrics taking about <paramref name="bytes"/> bytes each.</summary>
+    private static RollupRead Pages(int metrics, int bytes) =>
+        new(Enumerable.Range(0, metrics).Select(_ => Enumerable.Repeat((0L, default(M4Accumulator)), bytes / RollupRead.BucketBytes).ToList()).ToArray(), 0);
 
     [Fact]
     public void A_read_is_answered_only_under_the_state_etag_it_was_read_with()
