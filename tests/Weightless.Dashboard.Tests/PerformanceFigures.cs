@@ -100,7 +100,7 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         var m4 = new System.Collections.Concurrent.ConcurrentQueue<double>();
         page.RequestFinished += (_, request) =>
         {
-            if (request.Url.EndsWith("/runs/history/m4", StringComparison.Ordinal))
+            if (request.Url.Contains("/runs/history/m4", StringComparison.Ordinal))
             {
                 m4.Enqueue(request.Timing.ResponseEnd);
             }
