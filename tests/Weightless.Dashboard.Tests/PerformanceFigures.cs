@@ -3,6 +3,9 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using Microsoft.Extensions.DependencyInjection;
+using Weightless.Core.History;
+using Weightless.Core.Runs;
 using Weightless.Dashboard.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -12,7 +15,9 @@ namespace Weightless.Dashboard.Tests;
 /// Performance figures measured in Chromium against the dev host (printed, not asserted against
 /// the goals: the shared CI machine's load varies). Scale: WEIGHTLESS_DASHBOARD_PERF_RUNS (default
 /// 20) runs × 20 metrics × WEIGHTLESS_DASHBOARD_PERF_STEPS (default 1,000) steps, seeded through
-/// HistoryStore in 20,000-line posts; raise the steps for the 100,000-step figure.
+/// HistoryStore in 50,000-line posts, WEIGHTLESS_DASHBOARD_PERF_SEED_PARALLEL (default 4) runs at a
+/// time; raise the steps for the 100,000-step figure, and set WEIGHTLESS_DASHBOARD_PERF_PREFIX
+/// (see <see cref="DashboardHost.PersistentPrefix"/>) to seed once and measure many times.
 /// </summary>
 [Collection(DashboardCollection.Name)]
 public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper output)
@@ -32,16 +37,25 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         var seed = Stopwatch.StartNew();
         await seeded.CreateRunsAsync(runs);
         var metrics = Enumerable.Range(0, Metrics).Select(m => m % 2 == 0 ? $"train/m{m:D2}_loss" : $"val/m{m:D2}_acc").ToList();
-        await Parallel.ForEachAsync(Enumerable.Range(0, runs), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, _) =>
-            await seeded.AppendHistoryAsync(SeededProject.RunId(i), metrics, steps));
-        output.WriteLine($"scale: {runs} runs × {Metrics} metrics × {steps:N0} steps ({(long)runs * Metrics * steps:N0} values) seeded in {seed.Elapsed.TotalSeconds:F1} s");
+        // Runs in parallel (each run's posts in order, as one client posts them); with a persistent
+        // prefix a run posts only the lines it lacks, so an interrupted or finished seed is resumed or reused.
+        var history = host.Services.GetRequiredService<HistoryStore>();
+        long posted = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, runs), new ParallelOptions { MaxDegreeOfParallelism = Setting("WEIGHTLESS_DASHBOARD_PERF_SEED_PARALLEL", 4) }, async (i, ct) =>
+        {
+            var from = DashboardHost.PersistentPrefix is null ? 0 : await history.GetLineCountAsync(new RunKey(DashboardHost.Entity, project, SeededProject.RunId(i)), ct);
+            await seeded.AppendHistoryAsync(SeededProject.RunId(i), metrics, steps, batch: 50_000, from: from);
+            Interlocked.Add(ref posted, Math.Max(0, steps - from));
+        });
+        var seconds = seed.Elapsed.TotalSeconds;
+        output.WriteLine($"scale: {runs} runs × {Metrics} metrics × {steps:N0} steps ({(long)runs * Metrics * steps:N0} values); {posted:N0} history lines posted in {seconds:F1} s ({posted / Math.Max(seconds, 0.001):N0} lines/s, {posted * Metrics / Math.Max(seconds, 0.001):N0} values/s){(DashboardHost.PersistentPrefix is { } prefix ? $", storage prefix '{prefix}' kept for the next run" : "")}");
 
         // The same workspace with the default plan (one M4 request for the on-screen panels, then one
         // for the rest), one request per panel (4 in flight) and one request for all 20 panels; the
         // first load warms the server's caches.
         var plans = new[]
         {
-            ("", "warm-up, default plan"),
+            ("", "first load on this host (cold server caches), default plan"),
             ("", "on-screen panels' request first, then the rest (default)"),
             ("localStorage.setItem('weightless.m4PanelsPerRequest', '1');", "1 request per panel"),
             ("localStorage.setItem('weightless.m4OnScreenFirst', '2');", "1 request for all panels"),
