@@ -57,15 +57,18 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         {
             ("", "first load on this host (cold server caches), default plan"),
             ("", "on-screen panels' request first, then the rest (default)"),
+            ("localStorage.setItem('weightless.m4Format', 'json');", "the same with the JSON M4 answer (before the columns format)"),
             ("localStorage.setItem('weightless.m4PanelsPerRequest', '1');", "1 request per panel"),
             ("localStorage.setItem('weightless.m4OnScreenFirst', '2');", "1 request for all panels"),
         };
-        // Beyond the default 20 runs only the warm-up and the default plan are timed (each load is long).
-        foreach (var (settings, label) in plans.Take(runs > 20 ? 2 : plans.Length))
+        // Beyond the default 20 runs only the cold, default and JSON loads are timed (each load is long).
+        foreach (var (settings, label) in plans.Take(runs > 20 ? 3 : plans.Length))
         {
             var (firstPanel, allPanels, m4) = await FirstRenderAsync(project, runs, settings);
             output.WriteLine($"workspace first render, {Metrics} panels × {runs} runs, {label}: first panel drawn {firstPanel:F0} ms after navigation start, all {Metrics} panels loaded and drawn {allPanels:F0} ms (goal < 2000 ms); M4 requests (ms, request to response end): {string.Join(", ", m4.Select(t => t.ToString("F0", CultureInfo.InvariantCulture)))}");
         }
+
+        await CompareM4FormatsAsync(project, runs, metrics);
 
         var page = await host.NewPageAsync(signedIn: true);
         await page.GotoAsync($"/{DashboardHost.Entity}/{project}?first={runs}");
@@ -105,6 +108,30 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         var totalKb = scripts.Sum(s => s.Gzip) / 1024.0;
         output.WriteLine($"JS bundle gzipped: {initialKb:F1} KB loaded at start, {totalKb:F1} KB including the lazily loaded MSAL chunk (goal < 300 KB): {string.Join(", ", scripts.Select(s => $"{s.Name} {s.Gzip / 1024.0:F1} KB"))}");
         Assert.True(totalKb < 300, $"{totalKb:F1} KB gzipped");
+    }
+
+    /// <summary>
+    /// The M4 answer for every run × metric at 500 buckets (what the 20 panels ask for), as JSON and as
+    /// columns (the dashboard's 8): bytes and server time to the last byte, best of 3 (the machine is shared).
+    /// </summary>
+    private async Task CompareM4FormatsAsync(string project, int runs, IReadOnlyList<string> metrics)
+    {
+        var path = $"/api/v1/entities/{DashboardHost.Entity}/projects/{project}/runs/history/m4";
+        var body = new { runs = Enumerable.Range(0, Math.Min(runs, 100)).Select(SeededProject.RunId).ToArray(), metrics, buckets = 500 };
+        foreach (var (query, label) in new[] { ("", "JSON"), ("?format=columns&columns=start,end,count,lastX,firstY,lastY,minY,maxY", "columns") })
+        {
+            var best = double.MaxValue;
+            long bytes = 0;
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                var watch = Stopwatch.StartNew();
+                using var response = await host.AdminHttp.PostAsync(path + query, System.Net.Http.Json.JsonContent.Create(body));
+                response.EnsureSuccessStatusCode();
+                bytes = (await response.Content.ReadAsByteArrayAsync()).Length;
+                best = Math.Min(best, watch.Elapsed.TotalMilliseconds);
+            }
+            output.WriteLine($"M4 answer, {body.runs.Length} runs × {metrics.Count} metrics × 500 buckets, {label}: {bytes / 1e6:F1} MB, {best:F0} ms to the last byte (best of 3)");
+        }
     }
 
     /// <summary>Opens the workspace in a fresh page with the request-plan <paramref name="settings"/> (a script); in-page ms after navigation start.</summary>

@@ -70,6 +70,17 @@ export interface M4Request {
   buckets: number;
 }
 
+/** A bucket of the JSON M4 answer (points left out when the bucket has no finite value). */
+interface WireM4Bucket {
+  start: number;
+  end: number;
+  count: number;
+  first?: { x: number; y: number };
+  last?: { x: number; y: number };
+  min?: { x: number; y: number };
+  max?: { x: number; y: number };
+}
+
 export interface M4Series {
   run: string;
   metric: string;
@@ -220,6 +231,11 @@ export const api = {
     const body: Record<string, unknown> = { runs: req.runs, metrics: req.metrics, xAxis: req.xAxis, buckets: req.buckets };
     if (req.min !== undefined) body['min'] = req.min;
     if (req.max !== undefined) body['max'] = req.max;
+    if (globalThis.localStorage?.getItem('weightless.m4Format') === 'json') {
+      // The JSON answer, kept for before/after measurements (PerformanceFigures).
+      const response = await request<{ series: { run: string; metric: string; buckets: WireM4Bucket[] }[] }>('POST', `${projectPath(entity, project)}/runs/history/m4`, body, signal);
+      return response.series.map((s) => ({ run: s.run, metric: s.metric, buckets: s.buckets.map(fromWireBucket) }));
+    }
     // The compact columns answer (only the columns the charts draw from): no per-bucket JSON objects to parse.
     const path = `${projectPath(entity, project)}/runs/history/m4?format=columns&columns=${M4_COLUMNS.join(',')}`;
     const response = await send('POST', path, body, signal, { Accept: `${M4_COLUMNS_TYPE}, application/problem+json` });
@@ -246,3 +262,10 @@ export const api = {
   artifactLineage: (entity: string, project: string, run: string) => request<LineageGraph>('GET', `${runPath(entity, project, run)}/artifact-lineage?depth=1`),
 
 };
+
+function fromWireBucket(b: WireM4Bucket): M4Bucket {
+  if (!b.min || !b.max || !b.last || !b.first) {
+    return { xStart: b.start, xEnd: b.end, lastX: b.end, first: NaN, min: NaN, max: NaN, last: NaN, count: b.count };
+  }
+  return { xStart: b.start, xEnd: b.end, lastX: b.last.x, first: b.first.y, min: b.min.y, max: b.max.y, last: b.last.y, count: b.count };
+}
