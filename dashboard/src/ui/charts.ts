@@ -56,8 +56,8 @@ const ZOOM_DEBOUNCE_MS = 120;
 
 /**
  * Panels per M4 request, requests in flight, on-screen panels in a request of their own (localStorage
- * `weightless.m4PanelsPerRequest` / `weightless.m4Concurrency` / `weightless.m4OnScreenFirst` = 1 for
- * yes, override them, for measurements).
+ * `weightless.m4PanelsPerRequest` / `weightless.m4Concurrency` / `weightless.m4OnScreenFirst` = 2 for
+ * no, override them, for measurements).
  */
 function tuning(name: string, fallback: number): number {
   const value = Number(globalThis.localStorage?.getItem(`weightless.${name}`));
@@ -270,11 +270,8 @@ export class ChartsArea {
     const input = this.input!;
     const views = [...this.lines.values()];
     const ordered = [...views.filter((v) => v.visible), ...views.filter((v) => !v.visible)];
-    // One request for every panel by default (on-screen panels first in it, and drawn first): the
-    // server's cost is mostly per run (its state, extent and rollup page reads), so two requests over
-    // the same runs cost nearly twice one (measured: 20 runs x 20 panels, two concurrent requests
-    // ~9.6 s each vs one ~4.8 s, loaded machine). The knobs split it (on-screen panels first = 1, panels per request).
-    const onScreenFirst = tuning('m4OnScreenFirst', 2) === 1;
+    // One request for the on-screen panels, then one for the rest (the knobs split them further or merge them).
+    const onScreenFirst = tuning('m4OnScreenFirst', 1) === 1;
     const plan = planRequests(
       ordered.map((v) => ({ ...this.needOf(v.panel), batch: onScreenFirst && v.visible ? 0 : 1 })),
       this.cache,
