@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketize, m4Geometry, niceTicks, xToPx, yToPx, type Viewport } from '../src/lib/m4';
+import { bucketize, decodeM4Columns, M4_COLUMNS, m4Geometry, niceTicks, xToPx, yToPx, type Viewport } from '../src/lib/m4';
 
 function lcg(seed: number) {
   let s = seed >>> 0;
@@ -107,5 +107,53 @@ describe('niceTicks', () => {
   it('produces 1/2/5 steps', () => {
     expect(niceTicks(0, 10, 5)).toEqual([0, 2, 4, 6, 8, 10]);
     expect(niceTicks(0, 1_000_000, 4)).toEqual([0, 200_000, 400_000, 600_000, 800_000, 1_000_000]);
+  });
+});
+
+/** The server's layout (functions/core/Query/M4Wire.cs): "WM4C", header length, padded JSON header, Float64 columns. */
+function encodeColumns(xAxis: string, columns: string[], series: { run: string; metric: string; source: string; rows: Record<string, number>[] }[]): ArrayBuffer {
+  const header = new TextEncoder().encode(JSON.stringify({ xAxis, buckets: 3, columns, series: series.map((s) => ({ run: s.run, metric: s.metric, source: s.source, count: s.rows.length })) }));
+  const headerLength = Math.ceil(header.length / 8) * 8;
+  const values = series.reduce((n, s) => n + s.rows.length * columns.length, 0);
+  const buffer = new ArrayBuffer(8 + headerLength + values * 8);
+  const bytes = new Uint8Array(buffer);
+  bytes.set([0x57, 0x4d, 0x34, 0x43]);
+  const view = new DataView(buffer);
+  view.setUint32(4, headerLength, true);
+  bytes.fill(0x20, 8, 8 + headerLength);
+  bytes.set(header, 8);
+  let offset = 8 + headerLength;
+  for (const s of series) for (const c of columns) for (const row of s.rows) (view.setFloat64(offset, row[c] ?? NaN, true), (offset += 8));
+  return buffer;
+}
+
+describe('decodeM4Columns', () => {
+  const full = { start: 0, end: 99, count: 100, nonFinite: 0, firstX: 0, firstY: 0.1, lastX: 98, lastY: 1 / 3, minX: 42, minY: -1e-300, maxX: 7, maxY: Number.MAX_VALUE };
+  const empty = { start: 100, end: 199, count: 3, nonFinite: 3 };
+  const edge = { start: 200, end: 2 ** 53 - 1, count: 2 ** 53 - 1, nonFinite: 0, firstX: 200, firstY: 5e-324, lastX: 2 ** 53 - 1, lastY: -0, minX: 201, minY: -Number.MAX_VALUE, maxX: 202, maxY: Math.PI };
+  const all = ['start', 'end', 'count', 'nonFinite', 'firstX', 'firstY', 'lastX', 'lastY', 'minX', 'minY', 'maxX', 'maxY'];
+
+  it('round-trips every bucket exactly (the server sends all 12 columns by default)', () => {
+    const answer = decodeM4Columns(encodeColumns('_step', all, [
+      { run: 'run-a', metric: 'loss', source: 'rollup', rows: [full, empty, edge] },
+      { run: 'rün/b', metric: 'val/acc', source: 'raw', rows: [] },
+    ]));
+    expect(answer.xAxis).toBe('_step');
+    expect(answer.series.map((s) => [s.run, s.metric, s.source, s.buckets.length])).toEqual([['run-a', 'loss', 'rollup', 3], ['rün/b', 'val/acc', 'raw', 0]]);
+    const [a, b, c] = answer.series[0]!.buckets;
+    expect(a).toEqual({ xStart: 0, xEnd: 99, lastX: 98, first: 0.1, min: -1e-300, max: Number.MAX_VALUE, last: 1 / 3, count: 100 });
+    expect(b).toMatchObject({ xStart: 100, xEnd: 199, lastX: 199, count: 3 });
+    expect([b!.first, b!.min, b!.max, b!.last].every(Number.isNaN)).toBe(true);
+    expect(c).toEqual({ xStart: 200, xEnd: 2 ** 53 - 1, lastX: 2 ** 53 - 1, first: 5e-324, min: -Number.MAX_VALUE, max: Math.PI, last: -0, count: 2 ** 53 - 1 });
+    expect(Object.is(c!.last, -0)).toBe(true);
+  });
+
+  it('reads the dashboard’s 8 columns in any order, and rejects a short or foreign answer', () => {
+    const columns = [...M4_COLUMNS].reverse();
+    const buffer = encodeColumns('_runtime', columns, [{ run: 'r', metric: 'm', source: 'raw', rows: [full, empty] }]);
+    expect(decodeM4Columns(buffer).series[0]!.buckets[0]).toEqual({ xStart: 0, xEnd: 99, lastX: 98, first: 0.1, min: -1e-300, max: Number.MAX_VALUE, last: 1 / 3, count: 100 });
+    expect(() => decodeM4Columns(buffer.slice(0, buffer.byteLength - 8))).toThrow(/truncated/);
+    expect(() => decodeM4Columns(encodeColumns('_step', ['start', 'end'], []))).toThrow(/lacks columns/);
+    expect(() => decodeM4Columns(new TextEncoder().encode('{"series":[]}').buffer as ArrayBuffer)).toThrow(/Not an M4/);
   });
 });

@@ -3,6 +3,9 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using Microsoft.Extensions.DependencyInjection;
+using Weightless.Core.History;
+using Weightless.Core.Runs;
 using Weightless.Dashboard.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -12,7 +15,9 @@ namespace Weightless.Dashboard.Tests;
 /// Performance figures measured in Chromium against the dev host (printed, not asserted against
 /// the goals: the shared CI machine's load varies). Scale: WEIGHTLESS_DASHBOARD_PERF_RUNS (default
 /// 20) runs × 20 metrics × WEIGHTLESS_DASHBOARD_PERF_STEPS (default 1,000) steps, seeded through
-/// HistoryStore in 20,000-line posts; raise the steps for the 100,000-step figure.
+/// HistoryStore in 50,000-line posts, WEIGHTLESS_DASHBOARD_PERF_SEED_PARALLEL (default 4) runs at a
+/// time; raise the steps for the 100,000-step figure, and set WEIGHTLESS_DASHBOARD_PERF_PREFIX
+/// (see <see cref="DashboardHost.PersistentPrefix"/>) to seed once and measure many times.
 /// </summary>
 [Collection(DashboardCollection.Name)]
 public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper output)
@@ -32,26 +37,38 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         var seed = Stopwatch.StartNew();
         await seeded.CreateRunsAsync(runs);
         var metrics = Enumerable.Range(0, Metrics).Select(m => m % 2 == 0 ? $"train/m{m:D2}_loss" : $"val/m{m:D2}_acc").ToList();
-        await Parallel.ForEachAsync(Enumerable.Range(0, runs), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, _) =>
-            await seeded.AppendHistoryAsync(SeededProject.RunId(i), metrics, steps));
-        output.WriteLine($"scale: {runs} runs × {Metrics} metrics × {steps:N0} steps ({(long)runs * Metrics * steps:N0} values) seeded in {seed.Elapsed.TotalSeconds:F1} s");
+        // Runs in parallel (each run's posts in order, as one client posts them); with a persistent
+        // prefix a run posts only the lines it lacks, so an interrupted or finished seed is resumed or reused.
+        var history = host.Services.GetRequiredService<HistoryStore>();
+        long posted = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, runs), new ParallelOptions { MaxDegreeOfParallelism = Setting("WEIGHTLESS_DASHBOARD_PERF_SEED_PARALLEL", 4) }, async (i, ct) =>
+        {
+            var from = DashboardHost.PersistentPrefix is null ? 0 : await history.GetLineCountAsync(new RunKey(DashboardHost.Entity, project, SeededProject.RunId(i)), ct);
+            await seeded.AppendHistoryAsync(SeededProject.RunId(i), metrics, steps, batch: 50_000, from: from);
+            Interlocked.Add(ref posted, Math.Max(0, steps - from));
+        });
+        var seconds = seed.Elapsed.TotalSeconds;
+        output.WriteLine($"scale: {runs} runs × {Metrics} metrics × {steps:N0} steps ({(long)runs * Metrics * steps:N0} values); {posted:N0} history lines posted in {seconds:F1} s ({posted / Math.Max(seconds, 0.001):N0} lines/s, {posted * Metrics / Math.Max(seconds, 0.001):N0} values/s){(DashboardHost.PersistentPrefix is { } prefix ? $", storage prefix '{prefix}' kept for the next run" : "")}");
 
         // The same workspace with the default plan (one M4 request for the on-screen panels, then one
         // for the rest), one request per panel (4 in flight) and one request for all 20 panels; the
         // first load warms the server's caches.
         var plans = new[]
         {
-            ("", "warm-up, default plan"),
+            ("", "first load on this host (cold server caches), default plan"),
             ("", "on-screen panels' request first, then the rest (default)"),
+            ("localStorage.setItem('weightless.m4Format', 'json');", "the same with the JSON M4 answer (before the columns format)"),
             ("localStorage.setItem('weightless.m4PanelsPerRequest', '1');", "1 request per panel"),
             ("localStorage.setItem('weightless.m4OnScreenFirst', '2');", "1 request for all panels"),
         };
-        // Beyond the default 20 runs only the warm-up and the default plan are timed (each load is long).
-        foreach (var (settings, label) in plans.Take(runs > 20 ? 2 : plans.Length))
+        // Beyond the default 20 runs only the cold, default and JSON loads are timed (each load is long).
+        foreach (var (settings, label) in plans.Take(runs > 20 ? 3 : plans.Length))
         {
             var (firstPanel, allPanels, m4) = await FirstRenderAsync(project, runs, settings);
             output.WriteLine($"workspace first render, {Metrics} panels × {runs} runs, {label}: first panel drawn {firstPanel:F0} ms after navigation start, all {Metrics} panels loaded and drawn {allPanels:F0} ms (goal < 2000 ms); M4 requests (ms, request to response end): {string.Join(", ", m4.Select(t => t.ToString("F0", CultureInfo.InvariantCulture)))}");
         }
+
+        await CompareM4FormatsAsync(project, runs, metrics);
 
         var page = await host.NewPageAsync(signedIn: true);
         await page.GotoAsync($"/{DashboardHost.Entity}/{project}?first={runs}");
@@ -93,6 +110,30 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         Assert.True(totalKb < 300, $"{totalKb:F1} KB gzipped");
     }
 
+    /// <summary>
+    /// The M4 answer for every run × metric at 500 buckets (what the 20 panels ask for), as JSON and as
+    /// columns (the dashboard's 8): bytes and server time to the last byte, best of 3 (the machine is shared).
+    /// </summary>
+    private async Task CompareM4FormatsAsync(string project, int runs, IReadOnlyList<string> metrics)
+    {
+        var path = $"/api/v1/entities/{DashboardHost.Entity}/projects/{project}/runs/history/m4";
+        var body = new { runs = Enumerable.Range(0, Math.Min(runs, 100)).Select(SeededProject.RunId).ToArray(), metrics, buckets = 500 };
+        foreach (var (query, label) in new[] { ("", "JSON"), ("?format=columns&columns=start,end,count,lastX,firstY,lastY,minY,maxY", "columns") })
+        {
+            var best = double.MaxValue;
+            long bytes = 0;
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                var watch = Stopwatch.StartNew();
+                using var response = await host.AdminHttp.PostAsync(path + query, System.Net.Http.Json.JsonContent.Create(body));
+                response.EnsureSuccessStatusCode();
+                bytes = (await response.Content.ReadAsByteArrayAsync()).Length;
+                best = Math.Min(best, watch.Elapsed.TotalMilliseconds);
+            }
+            output.WriteLine($"M4 answer, {body.runs.Length} runs × {metrics.Count} metrics × 500 buckets, {label}: {bytes / 1e6:F1} MB, {best:F0} ms to the last byte (best of 3)");
+        }
+    }
+
     /// <summary>Opens the workspace in a fresh page with the request-plan <paramref name="settings"/> (a script); in-page ms after navigation start.</summary>
     private async Task<(double FirstPanel, double AllPanels, List<double> M4)> FirstRenderAsync(string project, int runs, string settings)
     {
@@ -100,7 +141,7 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         var m4 = new System.Collections.Concurrent.ConcurrentQueue<double>();
         page.RequestFinished += (_, request) =>
         {
-            if (request.Url.EndsWith("/runs/history/m4", StringComparison.Ordinal))
+            if (request.Url.Contains("/runs/history/m4", StringComparison.Ordinal))
             {
                 m4.Enqueue(request.Timing.ResponseEnd);
             }

@@ -25,7 +25,7 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
         var requests = new ConcurrentQueue<JsonObject>();
         page.Request += (_, request) =>
         {
-            if (request.Method == "POST" && request.Url.EndsWith("/runs/history/m4", StringComparison.Ordinal))
+            if (request.Method == "POST" && request.Url.Contains("/runs/history/m4", StringComparison.Ordinal))
             {
                 requests.Enqueue(JsonNode.Parse(request.PostData!)!.AsObject());
             }

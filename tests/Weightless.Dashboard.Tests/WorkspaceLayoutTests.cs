@@ -120,7 +120,7 @@ public sealed class WorkspaceLayoutTests(DashboardHost host)
         var m4Axes = new System.Collections.Concurrent.ConcurrentQueue<string>();
         page.Request += (_, request) =>
         {
-            if (request.Method == "POST" && request.Url.EndsWith("/runs/history/m4", StringComparison.Ordinal))
+            if (request.Method == "POST" && request.Url.Contains("/runs/history/m4", StringComparison.Ordinal))
             {
                 m4Axes.Enqueue(JsonDocument.Parse(request.PostData!).RootElement.GetProperty("xAxis").GetString()!);
             }

@@ -1,7 +1,7 @@
 // The REST API the dashboard reads (functions/query/openapi.json, /api/v1). Only this module knows
 // routes and wire shapes; pages use the typed functions below.
 
-import type { M4Bucket } from './m4';
+import { decodeM4Columns, M4_COLUMNS, M4_COLUMNS_TYPE, type M4Bucket } from './m4';
 import { authorizationHeader, signOutLocal } from './auth';
 import type { WorkspaceLayout } from './layout';
 
@@ -70,11 +70,11 @@ export interface M4Request {
   buckets: number;
 }
 
+/** A bucket of the JSON M4 answer (points left out when the bucket has no finite value). */
 interface WireM4Bucket {
   start: number;
   end: number;
   count: number;
-  nonFinite: number;
   first?: { x: number; y: number };
   last?: { x: number; y: number };
   min?: { x: number; y: number };
@@ -152,7 +152,14 @@ export function setUnauthenticatedHandler(handler: () => void): void {
 export const requestLog: { method: string; path: string; body?: unknown }[] = [];
 
 async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, extraHeaders?: Record<string, string>): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json', ...extraHeaders };
+  const response = await send(method, path, body, signal, { Accept: 'application/json', ...extraHeaders });
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+/** Sends a request; a non-2xx answer becomes an ApiError (401 also signs out). */
+async function send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, extraHeaders: Record<string, string>): Promise<Response> {
+  const headers: Record<string, string> = { ...extraHeaders };
   const auth = await authorizationHeader();
   if (auth) headers['Authorization'] = auth;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -178,8 +185,7 @@ async function request<T>(method: string, path: string, body?: unknown, signal?:
     }
     throw new ApiError(response.status, title, detail);
   }
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
+  return response;
 }
 
 const e = encodeURIComponent;
@@ -217,12 +223,23 @@ export const api = {
   historyKeys: async (entity: string, project: string, run: string) =>
     (await request<{ keys: HistoryKey[]; lastStep?: number }>('GET', `${runPath(entity, project, run)}/history/keys`)).keys,
 
+  /** The history keys of many runs in one request (at most 1,000 runs), with how many of them logged each key. */
+  projectHistoryKeys: async (entity: string, project: string, runs: string[], signal?: AbortSignal) =>
+    (await request<{ keys: (HistoryKey & { runs: number })[] }>('POST', `${projectPath(entity, project)}/runs/history/keys`, { runs }, signal)).keys,
+
   async m4(entity: string, project: string, req: M4Request, signal?: AbortSignal): Promise<M4Series[]> {
     const body: Record<string, unknown> = { runs: req.runs, metrics: req.metrics, xAxis: req.xAxis, buckets: req.buckets };
     if (req.min !== undefined) body['min'] = req.min;
     if (req.max !== undefined) body['max'] = req.max;
-    const response = await request<{ series: { run: string; metric: string; buckets: WireM4Bucket[] }[] }>('POST', `${projectPath(entity, project)}/runs/history/m4`, body, signal);
-    return response.series.map((s) => ({ run: s.run, metric: s.metric, buckets: s.buckets.map(fromWireBucket) }));
+    if (globalThis.localStorage?.getItem('weightless.m4Format') === 'json') {
+      // The JSON answer, kept for before/after measurements (PerformanceFigures).
+      const response = await request<{ series: { run: string; metric: string; buckets: WireM4Bucket[] }[] }>('POST', `${projectPath(entity, project)}/runs/history/m4`, body, signal);
+      return response.series.map((s) => ({ run: s.run, metric: s.metric, buckets: s.buckets.map(fromWireBucket) }));
+    }
+    // The compact columns answer (only the columns the charts draw from): no per-bucket JSON objects to parse.
+    const path = `${projectPath(entity, project)}/runs/history/m4?format=columns&columns=${M4_COLUMNS.join(',')}`;
+    const response = await send('POST', path, body, signal, { Accept: `${M4_COLUMNS_TYPE}, application/problem+json` });
+    return decodeM4Columns(await response.arrayBuffer()).series;
   },
 
   systemMetrics: (entity: string, project: string, run: string, samples = 2000) =>
@@ -246,7 +263,7 @@ export const api = {
 
 };
 
-export function fromWireBucket(b: WireM4Bucket): M4Bucket {
+function fromWireBucket(b: WireM4Bucket): M4Bucket {
   if (!b.min || !b.max || !b.last || !b.first) {
     return { xStart: b.start, xEnd: b.end, lastX: b.end, first: NaN, min: NaN, max: NaN, last: NaN, count: b.count };
   }

@@ -88,6 +88,61 @@ export function m4Geometry(buckets: readonly M4Bucket[], vp: Viewport): M4Geomet
   return { line: line.subarray(0, li), bands: bands.subarray(0, bi) };
 }
 
+/** Media type of the compact M4 answer (`?format=columns`, functions/core/Query/M4Wire.cs). */
+export const M4_COLUMNS_TYPE = 'application/vnd.weightless.m4-columns';
+
+/** The columns the charts draw from (the answer has 12; these 8 are 2/3 of the bytes). */
+export const M4_COLUMNS = ['start', 'end', 'count', 'lastX', 'firstY', 'lastY', 'minY', 'maxY'] as const;
+
+export interface M4ColumnsAnswer {
+  xAxis: string;
+  buckets: number;
+  series: { run: string; metric: string; source: string; buckets: M4Bucket[] }[];
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
+/**
+ * Reads the compact M4 answer: "WM4C", a uint32 header length h, h bytes of JSON header
+ * ({xAxis, buckets, columns, series: [{run, metric, source, count}]}), then per series per column
+ * `count` little-endian Float64s, 8-byte aligned so they are viewed in place. A bucket without a
+ * finite value has NaN points; it keeps its x range (lastX = end), as the JSON answer's reader did.
+ */
+export function decodeM4Columns(buffer: ArrayBuffer): M4ColumnsAnswer {
+  const bytes = new Uint8Array(buffer);
+  if (bytes.length < 8 || String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!) !== 'WM4C') throw new Error('Not an M4 columns answer.');
+  const view = new DataView(buffer);
+  const headerLength = view.getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as {
+    xAxis: string;
+    buckets: number;
+    columns: string[];
+    series: { run: string; metric: string; source: string; count: number }[];
+  };
+  const index = new Map(header.columns.map((c, i) => [c, i]));
+  const missing = M4_COLUMNS.filter((c) => !index.has(c));
+  if (missing.length) throw new Error(`The M4 answer lacks columns ${missing.join(', ')}.`);
+  let offset = 8 + headerLength;
+  const size = offset + header.series.reduce((n, s) => n + s.count, 0) * header.columns.length * 8;
+  if (size !== bytes.length) throw new Error('The M4 answer is truncated or has trailing bytes.');
+  const column = (count: number): Float64Array => {
+    const values = LITTLE_ENDIAN ? new Float64Array(buffer, offset, count) : Float64Array.from({ length: count }, (_, i) => view.getFloat64(offset + i * 8, true));
+    offset += count * 8;
+    return values;
+  };
+  const series = header.series.map((s) => {
+    const cols = header.columns.map(() => column(s.count));
+    const [start, end, count, lastX, first, last, min, max] = M4_COLUMNS.map((c) => cols[index.get(c)!]!) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    const buckets: M4Bucket[] = new Array(s.count);
+    for (let i = 0; i < s.count; i++) {
+      const empty = Number.isNaN(min[i]!);
+      buckets[i] = { xStart: start[i]!, xEnd: end[i]!, lastX: empty ? end[i]! : lastX[i]!, first: first[i]!, min: min[i]!, max: max[i]!, last: last[i]!, count: count[i]! };
+    }
+    return { run: s.run, metric: s.metric, source: s.source, buckets };
+  });
+  return { xAxis: header.xAxis, buckets: header.buckets, series };
+}
+
 /** y extent over all buckets (for auto-ranging), optionally only those intersecting [x0, x1]. */
 export function bucketExtent(buckets: readonly M4Bucket[], x0 = -Infinity, x1 = Infinity): [number, number] {
   let lo = Infinity;

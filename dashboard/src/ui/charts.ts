@@ -131,8 +131,9 @@ export class ChartsArea {
     this.error?.remove();
     this.buildPanels(input);
     const width = this.element.querySelector('.plot')?.clientWidth || 600;
-    // Bucket counts step by 200 px so a small width change keeps the loaded buckets.
-    this.buckets = Math.max(200, Math.min(1000, Math.ceil(width / 200) * 200));
+    // About one bucket per device pixel of plot width (more cannot be seen; every extreme still lands
+    // on a pixel), in steps of 50 so a small width change keeps the loaded buckets.
+    this.buckets = Math.max(100, Math.min(2000, Math.ceil((width * (window.devicePixelRatio || 1)) / 50) * 50));
     const zoomChanged = previous !== null && JSON.stringify(previous.zoom) !== JSON.stringify(input.zoom);
     if (zoomChanged && this.zoomAt === null) {
       // A zoom from the URL (back/forward, a link) rather than a gesture on a panel.

@@ -44,7 +44,8 @@ export class WorkspacePage {
   private readonly systemSection = h('section.chart-section.system-section');
   private systemOpen = false;
   private collapsedGroups = new Set<string>();
-  private historyKeys = new Map<string, string[]>();
+  /** The runs (ids, newline-joined) whose keys metricKeys holds. */
+  private keysFor = '';
   private metricKeys: string[] = [];
   private aggregate: { line: AggregateLine; band: AggregateBand } = { line: 'mean', band: 'minmax' };
   private chartKey = '';
@@ -508,20 +509,19 @@ export class WorkspacePage {
   }
 
   private async loadKeys(runs: Run[]): Promise<void> {
-    const missing = runs.filter((r) => !this.historyKeys.has(r.id));
-    await Promise.all(
-      missing.map(async (r) => {
-        try {
-          const keys = await api.historyKeys(this.entity, this.project, r.id);
-          this.historyKeys.set(r.id, keys.filter((k) => (k.types['number'] ?? 0) > 0).map((k) => k.key));
-        } catch {
-          this.historyKeys.set(r.id, []);
-        }
-      }),
-    );
-    const all = new Set<string>();
-    for (const r of runs) for (const k of this.historyKeys.get(r.id) ?? []) all.add(k);
-    this.metricKeys = [...all].sort();
+    // One request for the keys of every run shown (not one per run); the panels are planned from their union.
+    const ids = runs.map((r) => r.id);
+    const key = ids.join('\n');
+    if (key === this.keysFor) return;
+    try {
+      const chunks = Array.from({ length: Math.ceil(ids.length / 1000) }, (_, i) => ids.slice(i * 1000, (i + 1) * 1000));
+      const answers = await Promise.all(chunks.map((chunk) => api.projectHistoryKeys(this.entity, this.project, chunk)));
+      const numeric = new Set(answers.flat().filter((k) => (k.types['number'] ?? 0) > 0).map((k) => k.key));
+      this.metricKeys = [...numeric].sort();
+      this.keysFor = key;
+    } catch {
+      // A run deleted meanwhile (404) or a failed request: the panels stay as they were; asked again on the next refresh.
+    }
   }
 
   /** Re-request buckets when the runs, x axis, zoom or panels changed; otherwise only re-style. */

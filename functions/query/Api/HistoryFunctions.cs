@@ -4,6 +4,7 @@ using Weightless.Core.Auth;
 using Weightless.Core.Http;
 using Weightless.Core.Query;
 using Weightless.Core.Runs;
+using Weightless.Core.Workspaces;
 
 namespace Weightless.Query.Api;
 
@@ -12,11 +13,13 @@ internal sealed class HistoryFunctions
 {
     private readonly Authenticator _auth;
     private readonly HistoryQueryService _history;
+    private readonly ProjectHistoryKeysService _keys;
 
-    public HistoryFunctions(Authenticator auth, HistoryQueryService history)
+    public HistoryFunctions(Authenticator auth, HistoryQueryService history, ProjectHistoryKeysService keys)
     {
         _auth = auth;
         _history = history;
+        _keys = keys;
     }
 
     [Function("GetHistoryKeys")]
@@ -46,8 +49,9 @@ internal sealed class HistoryFunctions
     public async Task<IResult> QueryHistoryM4([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/entities/{entity}/projects/{project}/runs/history/m4")] HttpRequest req, string entity, string project, CancellationToken cancellationToken)
     {
         var principal = await _auth.AuthenticateAsync(req.HttpContext, cancellationToken);
+        var (format, columns) = M4FormatOf(req);
         var body = await RequestBody.ReadJsonAsync<M4Request>(req, cancellationToken);
-        return QueryParameters.Json(await _history.M4Async(principal, entity, project, body, cancellationToken));
+        return M4Answer(await _history.M4Async(principal, entity, project, body, cancellationToken), format, columns);
     }
 
     /// <summary>One run's M4 buckets with the parameters in the query string (the POST form takes many runs).</summary>
@@ -55,8 +59,25 @@ internal sealed class HistoryFunctions
     public async Task<IResult> GetRunHistoryM4([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/entities/{entity}/projects/{project}/runs/{run}/history/m4")] HttpRequest req, string entity, string project, string run, CancellationToken cancellationToken)
     {
         var principal = await _auth.AuthenticateAsync(req.HttpContext, cancellationToken);
+        var (format, columns) = M4FormatOf(req);
         var request = new M4Request([run], QueryParameters.List(req, "metrics"), QueryParameters.String(req, "xAxis"), QueryParameters.Double(req, "min"), QueryParameters.Double(req, "max"), QueryParameters.Int(req, "buckets"));
-        return QueryParameters.Json(await _history.M4Async(principal, entity, project, request, cancellationToken));
+        return M4Answer(await _history.M4Async(principal, entity, project, request, cancellationToken), format, columns);
+    }
+
+    /// <summary>The <c>format</c> (JSON by default, or <c>columns</c>) and the <c>columns</c> of a columns answer, checked before any reads.</summary>
+    private static (string? Format, IReadOnlyList<string> Columns) M4FormatOf(HttpRequest req) =>
+        (M4Wire.ParseFormat(QueryParameters.String(req, "format")), M4Wire.ParseColumns(QueryParameters.List(req, "columns")));
+
+    private static IResult M4Answer(M4ResponseDto response, string? format, IReadOnlyList<string> columns) =>
+        format is null ? QueryParameters.Json(response) : TypedResults.Bytes(M4Wire.Encode(response, columns), M4Wire.ContentType);
+
+    /// <summary>The history keys of many runs of a project in one answer (what a workspace plans its panels from).</summary>
+    [Function("QueryProjectHistoryKeys")]
+    public async Task<IResult> QueryProjectHistoryKeys([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/entities/{entity}/projects/{project}/runs/history/keys")] HttpRequest req, string entity, string project, CancellationToken cancellationToken)
+    {
+        var principal = await _auth.AuthenticateAsync(req.HttpContext, cancellationToken);
+        var body = await RequestBody.ReadJsonAsync<ProjectHistoryKeysRequest>(req, cancellationToken);
+        return QueryParameters.Json(await _keys.GetAsync(principal, entity, project, body.Runs, cancellationToken));
     }
 
     [Function("GetSystemMetrics")]

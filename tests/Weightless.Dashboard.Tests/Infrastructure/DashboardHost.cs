@@ -49,6 +49,14 @@ public sealed class DashboardHost : IAsyncLifetime
     public const long SpikeStep = 654_321;
     public const int ShortSteps = 500;
 
+    /// <summary>
+    /// WEIGHTLESS_DASHBOARD_PERF_PREFIX: a fixed storage prefix instead of a fresh one, so a large seed
+    /// (PerformanceFigures at 100 runs × 100,000 steps) is written once into a long-lived Azurite and
+    /// later runs measure it again (cold host) without re-seeding.
+    /// </summary>
+    public static string? PersistentPrefix =>
+        Environment.GetEnvironmentVariable("WEIGHTLESS_DASHBOARD_PERF_PREFIX") is { Length: > 0 } prefix ? prefix.ToLowerInvariant() : null;
+
     /// <summary>How long seeding took, for the test output.</summary>
     public string SeedTimings { get; private set; } = "";
 
@@ -83,7 +91,7 @@ public sealed class DashboardHost : IAsyncLifetime
         {
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (scripts/dashboard.sh install_chromium).");
         }
-        _factory = new WeightlessFactory();
+        _factory = new WeightlessFactory(PersistentPrefix is { } prefix ? new Dictionary<string, string?> { ["Storage:TablePrefix"] = prefix, ["DurableTaskHub"] = prefix + "hub" } : null);
         _factory.UseKestrel(AzuriteFixture.FreePort());
         _factory.StartServer();
         var addresses = _factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;

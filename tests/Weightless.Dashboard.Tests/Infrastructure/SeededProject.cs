@@ -117,15 +117,16 @@ internal sealed class SeededProject(IServiceProvider services, string entity, st
     /// History of one run: <paramref name="steps"/> lines of <paramref name="metrics"/> (value
     /// <c>f(metric, step)</c>), posted in batches of <paramref name="batch"/> lines as file_stream would.
     /// A metric named "spike" is 1 except 100 at <paramref name="spikeStep"/>. <paramref name="timeKeys"/>:
-    /// also log _runtime and _timestamp (the relative and wall time x axes).
+    /// also log _runtime and _timestamp (the relative and wall time x axes). <paramref name="from"/>: the
+    /// first line to post (a resumed seed posts the lines a run does not have yet; line i is step i).
     /// </summary>
-    public async Task AppendHistoryAsync(string runId, IReadOnlyList<string> metrics, long steps, long spikeStep = -1, int batch = 20_000, bool timeKeys = true)
+    public async Task AppendHistoryAsync(string runId, IReadOnlyList<string> metrics, long steps, long spikeStep = -1, int batch = 20_000, bool timeKeys = true, long from = 0)
     {
         var history = services.GetRequiredService<HistoryStore>();
         var key = new RunKey(Entity, Project, runId);
         var seed = runId.GetHashCode(StringComparison.Ordinal) & 0xffff;
         var line = new StringBuilder();
-        for (long offset = 0; offset < steps; offset += batch)
+        for (var offset = from; offset < steps; offset += batch)
         {
             var lines = new List<string>(batch);
             for (var step = offset; step < Math.Min(steps, offset + batch); step++)

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -63,6 +64,7 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>, IClassFixtur
             new("get", R + "/{run}/history/export", $"{runs}/{run}/history/export?format=jsonl&maxStep=50", null, 200),
             new("post", R + "/history/m4", runs + "/history/m4", new { runs = new[] { run }, metrics = new[] { "loss" }, buckets = 100 }, 200),
             new("get", R + "/{run}/history/m4", $"{runs}/{run}/history/m4?metrics=loss&buckets=100&min=0&max=2999", null, 200),
+            new("post", R + "/history/keys", runs + "/history/keys", new { runs = new[] { run } }, 200),
             new("get", R + "/{run}/system-metrics", $"{runs}/{run}/system-metrics?samples=5", null, 200),
             new("get", R + "/{run}/logs", $"{runs}/{run}/logs?limit=10", null, 200),
             new("get", R + "/{run}/files", $"{runs}/{run}/files", null, 200),
@@ -392,6 +394,66 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>, IClassFixtur
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         var tooMany = await client.PostAsJsonAsync(runs + "/history/m4", new { runs = new[] { "run-a" }, metrics = new[] { "loss" }, buckets = 0 });
         Assert.Equal("buckets", (await tooMany.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task M4_columns_answer_holds_the_json_answer_exactly_and_project_keys_merge_runs()
+    {
+        var client = _fixture.Client(_fixture.Owner);
+        var runs = RunsPath(_fixture.Owner.Name);
+        var request = new { runs = new[] { "run-a", "run-b" }, metrics = new[] { "loss" }, min = 5, max = 2500, buckets = 37 };
+        var json = await (await client.PostAsJsonAsync(runs + "/history/m4", request)).Content.ReadFromJsonAsync<JsonElement>();
+        var response = await client.PostAsJsonAsync(runs + "/history/m4?format=columns", request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/vnd.weightless.m4-columns", response.Content.Headers.ContentType!.MediaType);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal("WM4C"u8.ToArray(), bytes[..4]);
+        var headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4));
+        var header = JsonDocument.Parse(bytes.AsMemory(8, headerLength)).RootElement;
+        var columns = header.GetProperty("columns").EnumerateArray().Select(c => c.GetString()!).ToList();
+        Assert.Equal(12, columns.Count);
+        var position = 8 + headerLength;
+        var seriesIndex = 0;
+        foreach (var series in header.GetProperty("series").EnumerateArray())
+        {
+            var expected = json.GetProperty("series")[seriesIndex++];
+            Assert.Equal(expected.GetProperty("run").GetString(), series.GetProperty("run").GetString());
+            var buckets = expected.GetProperty("buckets").EnumerateArray().ToList();
+            var count = series.GetProperty("count").GetInt32();
+            Assert.Equal(buckets.Count, count);
+            foreach (var column in columns)
+            {
+                for (var i = 0; i < count; i++, position += 8)
+                {
+                    var value = BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(position));
+                    var bucket = buckets[i];
+                    double Point(string name, string axis) => bucket.TryGetProperty(name, out var point) ? point.GetProperty(axis).GetDouble() : double.NaN;
+                    var want = column switch
+                    {
+                        "start" or "end" or "count" or "nonFinite" => bucket.GetProperty(column).GetDouble(),
+                        _ => Point(column[..^1], column[^1..].ToLowerInvariant()),
+                    };
+                    Assert.Equal(want, value);
+                }
+            }
+        }
+        Assert.Equal(bytes.Length, position);
+        var some = await client.GetAsync($"{runs}/run-a/history/m4?metrics=loss&buckets=10&format=columns&columns=lastY,start");
+        Assert.Equal(HttpStatusCode.OK, some.StatusCode);
+        var badColumn = await client.GetAsync($"{runs}/run-a/history/m4?metrics=loss&format=columns&columns=median");
+        Assert.Equal("columns", (await badColumn.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+        var badFormat = await client.PostAsJsonAsync(runs + "/history/m4?format=xml", request);
+        Assert.Equal("format", (await badFormat.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+
+        var keys = await (await client.PostAsJsonAsync(runs + "/history/keys", new { runs = new[] { "run-a", "run-b" } })).Content.ReadFromJsonAsync<JsonElement>();
+        var loss = keys.GetProperty("keys").EnumerateArray().Single(k => k.GetProperty("key").GetString() == "loss");
+        Assert.Equal(2, loss.GetProperty("runs").GetInt32());
+        var perRun = await client.GetFromJsonAsync<JsonElement>(runs + "/run-a/history/keys");
+        Assert.Equal(perRun.GetProperty("lastStep").GetInt64(), keys.GetProperty("lastSteps").GetProperty("run-a").GetInt64());
+        var missing = await client.PostAsJsonAsync(runs + "/history/keys", new { runs = new[] { "run-a", "nope" } });
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        var none = await client.PostAsJsonAsync(runs + "/history/keys", new { runs = Array.Empty<string>() });
+        Assert.Equal("runs", (await none.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
     }
 
     [Fact]
