@@ -299,15 +299,22 @@ internal sealed class RunTable
         {
             if (_changed!.TryGetValue(position, out var changed))
             {
-                result.Add(changed);
+                result.Add(AsStored(changed));
             }
             else if (read.TryGetValue(Id(position), out var row))
             {
-                result.Add(row);
+                result.Add(AsStored(row));
             }
         }
         return result;
     }
+
+    /// <summary>A row as the columns would give it back (<see cref="ToRow"/>): dates to the millisecond.</summary>
+    private static RunIndexRow AsStored(RunIndexRow row) => row with
+    {
+        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.CreatedAt.ToUnixTimeMilliseconds()),
+        HeartbeatAt = DateTimeOffset.FromUnixTimeMilliseconds(row.HeartbeatAt.ToUnixTimeMilliseconds()),
+    };
 
     /// <summary>Every run was read from the run store at or after this time (UTC ticks; the last full build).</summary>
     public long BaseReadTicks { get; set; }
@@ -500,7 +507,7 @@ internal sealed class RunTable
     {
         if (_pending is not null)
         {
-            return _changed!.TryGetValue(position, out var changed) ? changed
+            return _changed!.TryGetValue(position, out var changed) ? AsStored(changed)
                 : throw new InvalidOperationException("Rows of a lazily opened run table come from RowsAsync.");
         }
         return new RunIndexRow
