@@ -56,8 +56,8 @@ internal static class RunChangeLog
 
     /// <summary>
     /// Records a committed run row write unless this process holds a lease on the run (then readers
-    /// re-read it anyway). The entry is a lease when this process logged the run less than a lease ago
-    /// (a run written often); otherwise it stands for this commit only. Call after the row write: the
+    /// re-read it anyway). The entry is a lease when this process's last entry of the run covered it
+    /// until less than a lease ago (a run written often); otherwise it stands for this commit only. Call after the row write: the
     /// lease check must see the commit's end.
     /// </summary>
     public static Task RecordCoalescedAsync(StorageAccount storage, RunKey key, bool stateChanged, CancellationToken cancellationToken = default)
@@ -68,7 +68,8 @@ internal static class RunChangeLog
         {
             return Task.CompletedTask;
         }
-        return WriteAsync(storage, key, leased: !stateChanged && known && now - last.Logged < Lease, cancellationToken);
+        // Written again within a lease of what the last entry covered: a run being streamed, so a lease.
+        return WriteAsync(storage, key, leased: !stateChanged && known && now - last.LeaseEnd < Lease, cancellationToken);
     }
 
     private static async Task WriteAsync(StorageAccount storage, RunKey key, bool leased, CancellationToken cancellationToken)
