@@ -10,6 +10,13 @@ namespace Weightless.Core.Query;
 internal sealed class RunChangeRow : TableRow
 {
     public string RunId { get; set; } = "";
+
+    /// <summary>
+    /// How long after its time the entry stands for later commits of its run that wrote no entry of
+    /// their own: 0 when the writer skips nothing after it; absent (entries older than this property,
+    /// and bulk seeders) means <see cref="RunChangeLog.Lease"/>.
+    /// </summary>
+    public double? LeaseSeconds { get; set; }
 }
 
 /// <summary>
@@ -20,11 +27,14 @@ internal sealed class RunChangeRow : TableRow
 /// instead of scanning the runs partition. Entries say only which run changed: applying one twice is
 /// harmless, which is why readers can re-read a safety margin before their watermark.
 /// <para>
-/// An entry is a lease: it covers its run's commits for <see cref="Lease"/> after its time, and readers
-/// re-read every run named in the last lease (plus margin) on each refresh. So a writer that logged a
-/// run less than a lease ago skips the entry (<see cref="RecordCoalescedAsync"/>): a run streaming
-/// file_stream posts costs one log write per lease instead of one per post, and a query still sees
-/// every commit that finished before it started.
+/// An entry of a run that is being written often is a lease: it covers its run's commits for
+/// <see cref="Lease"/> after its time (<see cref="RunChangeRow.LeaseSeconds"/>), and readers re-read
+/// such a run until they have read it a lease after the entry. So a writer that logged a run less than
+/// a lease ago logs the next commit as a lease and then skips entries until it ends
+/// (<see cref="RecordCoalescedAsync"/>): a run streaming file_stream posts costs about one log write per
+/// lease instead of one per post, and a query still sees every commit that finished before it started.
+/// A run written once (created, finished, edited, seeded) gets an entry without a lease: a reader that
+/// read the run after seeing that entry never needs to read it again for it.
 /// </para>
 /// </summary>
 internal static class RunChangeLog
@@ -34,32 +44,35 @@ internal static class RunChangeLog
     /// <summary>How long one entry covers later commits of its run (readers re-read runs named this far back).</summary>
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
 
-    /// <summary>Leases this process holds: (physical table, partition, run) → end of the last entry's lease.</summary>
-    private static readonly ConcurrentDictionary<(string Table, string Partition, string RunId), DateTimeOffset> Leases = new();
+    /// <summary>Runs this process logged lately: (physical table, partition, run) → the last entry's time and the end of its lease.</summary>
+    private static readonly ConcurrentDictionary<(string Table, string Partition, string RunId), (DateTimeOffset Logged, DateTimeOffset LeaseEnd)> Leases = new();
 
     /// <summary>Above this many remembered leases the expired ones are dropped (bounded memory).</summary>
     private const int LeaseSweepThreshold = 10_000;
 
     /// <summary>Records that the run changed, always (deletes, moves, state changes: rare writes).</summary>
     public static Task RecordAsync(StorageAccount storage, RunKey key, CancellationToken cancellationToken = default) =>
-        WriteAsync(storage, key, cancellationToken);
+        WriteAsync(storage, key, leased: false, cancellationToken);
 
     /// <summary>
-    /// Records a committed run row write unless this process logged the run less than a lease ago (then
-    /// readers re-read it anyway). Call after the row write: the lease check must see the commit's end.
+    /// Records a committed run row write unless this process holds a lease on the run (then readers
+    /// re-read it anyway). The entry is a lease when this process's last entry of the run covered it
+    /// until less than a lease ago (a run written often); otherwise it stands for this commit only. Call after the row write: the
+    /// lease check must see the commit's end.
     /// </summary>
     public static Task RecordCoalescedAsync(StorageAccount storage, RunKey key, bool stateChanged, CancellationToken cancellationToken = default)
     {
-        if (!stateChanged
-            && Leases.TryGetValue((storage.PhysicalName(TableName), RunService.PartitionOf(key.Entity, key.Project), key.RunId), out var leaseEnd)
-            && DateTimeOffset.UtcNow < leaseEnd)
+        var now = DateTimeOffset.UtcNow;
+        var known = Leases.TryGetValue((storage.PhysicalName(TableName), RunService.PartitionOf(key.Entity, key.Project), key.RunId), out var last);
+        if (!stateChanged && known && now < last.LeaseEnd)
         {
             return Task.CompletedTask;
         }
-        return WriteAsync(storage, key, cancellationToken);
+        // Written again within a lease of what the last entry covered: a run being streamed, so a lease.
+        return WriteAsync(storage, key, leased: !stateChanged && known && now - last.LeaseEnd < Lease, cancellationToken);
     }
 
-    private static async Task WriteAsync(StorageAccount storage, RunKey key, CancellationToken cancellationToken)
+    private static async Task WriteAsync(StorageAccount storage, RunKey key, bool leased, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableName).ConfigureAwait(false);
         var partition = RunService.PartitionOf(key.Entity, key.Project);
@@ -69,21 +82,29 @@ internal static class RunChangeLog
             PartitionKey = partition,
             RowKey = TableKeys.Compose(TimeKey(time), key.RunId, Guid.NewGuid().ToString("N")[..8]),
             RunId = key.RunId,
+            LeaseSeconds = leased ? Lease.TotalSeconds : 0,
         }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        // The lease starts at the entry's time (readers count from the row key), only once it is stored.
-        Leases[(storage.PhysicalName(TableName), partition, key.RunId)] = time + Lease;
+        // A lease starts at the entry's time (readers count from the row key), only once it is stored.
+        Leases[(storage.PhysicalName(TableName), partition, key.RunId)] = (time, leased ? time + Lease : time);
         if (Leases.Count > LeaseSweepThreshold)
         {
-            var now = DateTimeOffset.UtcNow;
-            foreach (var (lease, end) in Leases)
+            var stale = DateTimeOffset.UtcNow - Lease;
+            foreach (var (run, entry) in Leases)
             {
-                if (end <= now)
+                if (entry.Logged <= stale && entry.LeaseEnd <= stale)
                 {
-                    Leases.TryRemove(lease, out _);
+                    Leases.TryRemove(run, out _);
                 }
             }
         }
     }
+
+    /// <summary>How long after its time an entry stands for later unlogged commits of its run.</summary>
+    public static TimeSpan LeaseOf(RunChangeRow row) => row.LeaseSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : Lease;
+
+    /// <summary>The entry's time (the first part of its row key).</summary>
+    public static long TicksOf(RunChangeRow row) =>
+        long.TryParse(row.RowKey.AsSpan(0, Math.Min(19, row.RowKey.Length)), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? ticks : 0;
 
     /// <summary>Entries at or after <paramref name="since"/>, oldest first.</summary>
     public static async Task<List<RunChangeRow>> ReadSinceAsync(StorageAccount storage, string entity, string project, DateTimeOffset since, CancellationToken cancellationToken)

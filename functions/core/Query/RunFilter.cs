@@ -43,6 +43,16 @@ internal static class RunFilter
 {
     private static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>Every field a filter compares (what the run index must decode before evaluating it).</summary>
+    public static IEnumerable<RunField> Fields(FilterNode? node) => node switch
+    {
+        AndNode and => and.Children.SelectMany(Fields),
+        OrNode or => or.Children.SelectMany(Fields),
+        NorNode nor => nor.Children.SelectMany(Fields),
+        CompareNode compare => [compare.Field],
+        _ => [],
+    };
+
     public static FilterNode? Parse(string? json, string field = "filter")
     {
         if (string.IsNullOrWhiteSpace(json))

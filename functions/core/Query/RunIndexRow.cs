@@ -29,8 +29,11 @@ internal sealed record RunIndexRow
 /// <summary>The current state of some runs: rows to upsert, ids to drop (moved away or gone).</summary>
 internal sealed record RunIndexDelta(IReadOnlyList<RunIndexRow> Rows, IReadOnlyList<string> Removed);
 
-/// <summary>One change-log entry: its unique key and the run it names.</summary>
-internal sealed record RunChange(string Key, string RunId);
+/// <summary>
+/// One change-log entry: its unique key, the run it names, its time (UTC ticks) and how long after that
+/// it stands for the run's later commits that logged no entry (<see cref="RunChangeLog.Lease"/> or zero).
+/// </summary>
+internal sealed record RunChange(string Key, string RunId, long Ticks = 0, TimeSpan Lease = default);
 
 /// <summary>Where the run index reads runs from (the run store and its change log in production).</summary>
 internal interface IRunIndexSource

@@ -41,8 +41,16 @@ internal sealed class RunIndexOptions
     public TimeSpan ChangeLogRetention { get; set; } = TimeSpan.FromHours(1);
 }
 
-/// <summary>Where one query's time went (the bench prints these for slow queries).</summary>
-internal sealed record RunIndexReadTiming(double LockWaitMs, double RefreshMs, double ReadMs, int RunsReread);
+/// <summary>
+/// Where one query's time went (the bench prints these): waiting for the project lock, opening the
+/// snapshot on a cold start (header and runs), the change-log tail read, re-reading the runs it names,
+/// decoding the columns the query needs, and the query itself (rows of a lazily opened table included).
+/// </summary>
+internal sealed record RunIndexReadTiming(double LockWaitMs, double OpenMs, double TailMs, double RereadMs, int RunsReread, double ColumnsMs, double ReadMs)
+{
+    /// <summary>Open + change-log tail + re-reads.</summary>
+    public double RefreshMs => OpenMs + TailMs + RereadMs;
+}
 
 /// <summary>One background snapshot save: freeze (under the project lock), encode and upload (outside it).</summary>
 internal sealed record RunIndexSaveTiming(DateTimeOffset StartedAt, double FreezeMs, double EncodeMs, double UploadMs, double PruneMs, long Bytes);
@@ -81,7 +89,28 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
 
         /// <summary>The snapshot upload in flight (its result is the blob's new ETag); queries never wait for it.</summary>
         public Task<ETag?>? Saving { get; set; }
+
+        /// <summary>The background decode of a lazily opened table's remaining columns.</summary>
+        public Task? Materializing { get; set; }
+
+        /// <summary>Queries served by the current table since it was opened from the snapshot.</summary>
+        public int ReadsSinceOpen { get; set; }
     }
+
+    /// <summary>Stage times of the refresh in progress (under the project lock).</summary>
+    private sealed class RefreshTiming
+    {
+        public double OpenMs { get; set; }
+        public double TailMs { get; set; }
+        public double RereadMs { get; set; }
+        public int RunsReread { get; set; }
+
+        /// <summary>Waiting for the query's columns once the change-log tail was read.</summary>
+        public double ColumnsMs { get; set; }
+    }
+
+    /// <summary>The first bytes a cold open reads: the header and, up to ~100,000 runs, the runs segment in one request.</summary>
+    private const int OpenReadBytes = 1 << 20;
 
     private readonly ConcurrentQueue<RunIndexSaveTiming> _saves = new();
 
@@ -91,8 +120,17 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// <summary>The last few snapshot saves on this instance, oldest first (diagnostics for the bench).</summary>
     public IReadOnlyList<RunIndexSaveTiming> RecentSaves => [.. _saves];
 
-    /// <summary>Runs <paramref name="read"/> over the project's current index (serialised per project).</summary>
-    public async Task<T> ReadAsync<T>(string entity, string project, Func<RunTable, T> read, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="read"/> over the project's current index with every column decoded (serialised per project).</summary>
+    public Task<T> ReadAsync<T>(string entity, string project, Func<RunTable, T> read, CancellationToken cancellationToken) =>
+        ReadAsync(entity, project, null, (table, _) => Task.FromResult(read(table)), cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="read"/> over the project's current index (serialised per project) once the
+    /// columns of <paramref name="fields"/> are decoded; null decodes every column. A cold start opens
+    /// the snapshot lazily, so naming the fields a query reads spares decoding the others; the rows of a
+    /// page come from <see cref="RunTable.RowsAsync"/>.
+    /// </summary>
+    public async Task<T> ReadAsync<T>(string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         var entry = _entries.GetOrAdd(Key(entity, project), _ => new Entry());
         var watch = Stopwatch.StartNew();
@@ -100,16 +138,64 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         var lockWait = watch.Elapsed.TotalMilliseconds;
         try
         {
-            var reread = await RefreshAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
-            var refreshed = watch.Elapsed.TotalMilliseconds;
-            var result = read(entry.Table!);
-            LastRead = new RunIndexReadTiming(lockWait, refreshed - lockWait, watch.Elapsed.TotalMilliseconds - refreshed, reread);
-            return result;
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    var timing = new RefreshTiming();
+                    await RefreshAsync(entry, entity, project, fields, timing, cancellationToken).ConfigureAwait(false);
+                    var table = entry.Table!;
+                    var refreshed = watch.Elapsed.TotalMilliseconds;
+                    await (fields is null ? table.EnsureLoadedAsync(cancellationToken) : table.EnsureColumnsAsync(fields, cancellationToken)).ConfigureAwait(false);
+                    var columns = watch.Elapsed.TotalMilliseconds;
+                    var result = await read(table, cancellationToken).ConfigureAwait(false);
+                    LastRead = new RunIndexReadTiming(lockWait, timing.OpenMs, timing.TailMs, timing.RereadMs, timing.RunsReread, timing.ColumnsMs + columns - refreshed, watch.Elapsed.TotalMilliseconds - columns);
+                    if (!table.IsLoaded && ++entry.ReadsSinceOpen >= 2)
+                    {
+                        // Queried again: decode the rest in the background, so later queries read rows from memory.
+                        StartMaterialize(entry, table);
+                    }
+                    return result;
+                }
+                catch (ConflictException) when (attempt == 0 && entry.Table is { IsLoaded: false })
+                {
+                    // The snapshot blob was replaced under the lazily opened table: open the new one.
+                    logger.LogDebug("Run index snapshot of {Entity}/{Project} changed while it was being read; reopening", entity, project);
+                    entry.Table = null;
+                }
+            }
         }
         finally
         {
             entry.Lock.Release();
         }
+    }
+
+    /// <summary>
+    /// Brings the project's index up to date and saves its snapshot now, waiting for the upload (the
+    /// bench and tests use it to measure cold starts right after a save).
+    /// </summary>
+    public async Task SaveAsync(string entity, string project, CancellationToken cancellationToken)
+    {
+        var entry = _entries.GetOrAdd(Key(entity, project), _ => new Entry());
+        if (entry.Saving is { } inFlight)
+        {
+            await inFlight.ConfigureAwait(false);
+        }
+        await entry.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RefreshAsync(entry, entity, project, null, new RefreshTiming(), cancellationToken).ConfigureAwait(false);
+            await entry.Table!.EnsureLoadedAsync(cancellationToken).ConfigureAwait(false);
+            var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
+            var watermark = entry.Watermark;
+            StartSave(entry, container, BlobName(entity, project), () => source.PruneChangesAsync(entity, project, watermark - options.Value.ChangeLogRetention, CancellationToken.None));
+        }
+        finally
+        {
+            entry.Lock.Release();
+        }
+        await entry.Saving!.ConfigureAwait(false);
     }
 
     /// <summary>Applies this service's own writes at once (read-your-writes); the change log stays the truth the next refresh reads.</summary>
@@ -161,14 +247,17 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         await entry.Saving!.ConfigureAwait(false);
     }
 
-    /// <summary>Brings the entry up to date; returns how many runs it re-read.</summary>
-    private async Task<int> RefreshAsync(Entry entry, string entity, string project, CancellationToken cancellationToken)
+    /// <summary>
+    /// Brings the entry up to date, noting where the time went in <paramref name="timing"/>. The columns
+    /// of <paramref name="fields"/> (null: all) a lazily opened table lacks load while the change-log tail is read.
+    /// </summary>
+    private async Task RefreshAsync(Entry entry, string entity, string project, IReadOnlyCollection<RunField>? fields, RefreshTiming timing, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var settings = options.Value;
         if (entry.Table is not null && now - entry.CheckedAt < settings.Freshness)
         {
-            return 0;
+            return;
         }
         if (entry.Table is not null && now - entry.Watermark > settings.ChangeLogRetention / 2)
         {
@@ -177,43 +266,131 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         }
         var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
         var blobName = BlobName(entity, project);
-        if (entry.Table is null && !await LoadAsync(entry, container, blobName, cancellationToken).ConfigureAwait(false))
+        var watch = Stopwatch.StartNew();
+        if (entry.Table is null && !await OpenAsync(entry, container, blobName, entity, project, cancellationToken).ConfigureAwait(false))
         {
             await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
         }
+        timing.OpenMs = watch.Elapsed.TotalMilliseconds;
         if (now - entry.BuiltAt > settings.FullRebuildAfter)
         {
             await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
         }
 
-        // A log entry covers its run's commits for RunChangeLog.Lease after it (writers skip entries
-        // meanwhile), so every run named after (watermark - margin - lease) may have commits this entry
-        // has not seen: all of them are re-read, each once per refresh. The margin covers entries whose
-        // time was taken before the last read but that landed after it, and clock differences.
+        // A leased log entry covers its run's commits for a lease after it (writers skip entries
+        // meanwhile), so the tail is read from (watermark - margin - lease). The margin covers entries
+        // whose time was taken before the last read but that landed after it, and clock differences.
+        // A run named there is re-read unless the table already read it after every commit the entry
+        // may stand for (RunTable.Covers: its read mark, or the last full build): a snapshot saved right
+        // after a burst of writes does not make each cold start re-read that burst.
+        watch.Restart();
+        var table = entry.Table!;
+        // A cold start's two slowest reads overlap: the query's columns load while the tail is read
+        // (nothing else touches the table until they are in place; a re-read run is upserted after).
+        var columnsLoading = table.IsLoaded ? Task.CompletedTask
+            : fields is null ? table.EnsureLoadedAsync(cancellationToken) : table.EnsureColumnsAsync(fields, cancellationToken);
         var readStart = clock.GetUtcNow();
-        var changes = await source.ReadChangesAsync(entity, project, entry.Watermark - settings.WatermarkMargin - RunChangeLog.Lease, cancellationToken).ConfigureAwait(false);
-        var changed = changes.Select(c => c.RunId).ToHashSet(StringComparer.Ordinal);
+        IReadOnlyList<RunChange> changes;
+        try
+        {
+            changes = await source.ReadChangesAsync(entity, project, entry.Watermark - settings.WatermarkMargin - RunChangeLog.Lease, cancellationToken).ConfigureAwait(false);
+            timing.TailMs = watch.Elapsed.TotalMilliseconds;
+        }
+        finally
+        {
+            await columnsLoading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        timing.ColumnsMs = watch.Elapsed.TotalMilliseconds - timing.TailMs;
+        // A failed column load surfaces here (a replaced snapshot is a ConflictException: the caller reopens).
+        await columnsLoading.ConfigureAwait(false);
+        var newest = new Dictionary<string, long>(StringComparer.Ordinal);
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var change in changes)
+        {
+            newest[change.RunId] = Math.Max(newest.GetValueOrDefault(change.RunId), change.Ticks);
+            if (!table.Covers(change, settings.WatermarkMargin))
+            {
+                changed.Add(change.RunId);
+            }
+        }
+        watch.Restart();
         if (changed.Count > 0)
         {
             var delta = await source.ReadRunsAsync(entity, project, changed, cancellationToken).ConfigureAwait(false);
             foreach (var row in delta.Rows)
             {
-                entry.Table!.Upsert(row);
+                table.Upsert(row);
             }
             foreach (var id in delta.Removed)
             {
-                entry.Table!.Remove(id);
+                table.Remove(id);
+            }
+            // Read after every entry seen above had landed, so each of them is in the table now.
+            foreach (var id in changed)
+            {
+                table.MarkRead(id, newest[id], readStart.UtcTicks);
             }
             entry.Dirty = true;
         }
+        timing.RereadMs = watch.Elapsed.TotalMilliseconds;
+        timing.RunsReread = changed.Count;
         entry.Watermark = readStart;
         var saveInterval = TimeSpan.FromTicks(Math.Max(settings.SaveInterval.Ticks, Math.Min((long)(entry.LastSaveDuration.Ticks * settings.SaveBackoff), (settings.ChangeLogRetention / 4).Ticks)));
         if (entry.Dirty && now - entry.SavedAt >= saveInterval)
         {
-            StartSave(entry, container, blobName, () => source.PruneChangesAsync(entity, project, readStart - settings.ChangeLogRetention, CancellationToken.None));
+            if (table.IsLoaded)
+            {
+                StartSave(entry, container, blobName, () => source.PruneChangesAsync(entity, project, readStart - settings.ChangeLogRetention, CancellationToken.None));
+            }
+            else
+            {
+                // A save encodes every column: decode the rest first (in the background); a later refresh saves.
+                StartMaterialize(entry, table);
+            }
         }
         entry.CheckedAt = clock.GetUtcNow();
-        return changed.Count;
+    }
+
+    /// <summary>Decodes a lazily opened table's remaining columns outside the lock and puts them in place under it.</summary>
+    private void StartMaterialize(Entry entry, RunTable table)
+    {
+        if (entry.Materializing is { IsCompleted: false } || table.Loader is not { } loader)
+        {
+            return;
+        }
+        var pending = table.PendingColumns;
+        entry.Materializing = Task.Run(async () =>
+        {
+            try
+            {
+                var values = new IndexValue[pending.Count][];
+                await Parallel.ForAsync(0, pending.Count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
+                    values[i] = await loader.LoadColumnAsync(pending[i].Kind, pending[i].Name, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                await entry.Lock.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    if (ReferenceEquals(entry.Table, table))
+                    {
+                        for (var i = 0; i < pending.Count; i++)
+                        {
+                            if (table.IsPending(pending[i].Kind, pending[i].Name))
+                            {
+                                table.Install(pending[i].Kind, pending[i].Name, values[i]);
+                            }
+                        }
+                    }
+                }
+                finally
+                {
+                    entry.Lock.Release();
+                }
+            }
+            catch (Exception ex) when (ex is WeightlessException or RequestFailedException)
+            {
+                // The snapshot changed or storage failed: queries keep decoding columns on demand.
+                logger.LogWarning(ex, "Decoding the rest of a run index snapshot failed");
+            }
+        });
     }
 
     private async Task BuildAsync(Entry entry, string entity, string project, CancellationToken cancellationToken)
@@ -225,6 +402,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         {
             table.Upsert(row);
         }
+        table.BaseReadTicks = watermark.UtcTicks;
         entry.Table = table;
         entry.Watermark = watermark;
         entry.BuiltAt = clock.GetUtcNow();
@@ -234,20 +412,88 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         StartSave(entry, container, BlobName(entity, project), () => Task.CompletedTask);
     }
 
-    private async Task<bool> LoadAsync(Entry entry, BlobStore container, string blobName, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the saved snapshot: one ranged read for the header and (up to ~100,000 runs) the runs
+    /// segment; the columns stay in the blob until a query names them (read If-Match this ETag). An
+    /// older snapshot layout is downloaded and decoded whole. False when there is no usable snapshot.
+    /// </summary>
+    private async Task<bool> OpenAsync(Entry entry, BlobStore container, string blobName, string entity, string project, CancellationToken cancellationToken)
     {
-        var blob = await container.DownloadAsync(blobName, cancellationToken).ConfigureAwait(false);
-        if (blob is null || RunIndexCodec.Read(blob.Value.Content.ToMemory()) is not { } snapshot)
+        if (await container.DownloadRangeAsync(blobName, 0, OpenReadBytes, null, cancellationToken).ConfigureAwait(false) is not { } first)
         {
             return false;
+        }
+        var etag = first.ETag;
+        var prefix = first.Content.ToMemory();
+        var header = RunIndexCodec.ReadHeader(prefix.Span, out var needed);
+        if (header is null && needed > prefix.Length)
+        {
+            prefix = await ReadRangeAsync(container, blobName, 0, needed, etag, cancellationToken).ConfigureAwait(false);
+            header = RunIndexCodec.ReadHeader(prefix.Span, out _);
+        }
+        RunIndexSnapshot? snapshot;
+        if (header is null)
+        {
+            // Another layout (version 2): the whole blob, decoded at once.
+            var whole = await container.DownloadAsync(blobName, cancellationToken).ConfigureAwait(false);
+            if (whole is null || RunIndexCodec.Read(whole.Value.Content.ToMemory()) is not { } decoded)
+            {
+                return false;
+            }
+            snapshot = decoded;
+            etag = whole.Value.ETag;
+        }
+        else
+        {
+            var runsEnd = header.RunsOffset + header.RunsLength;
+            if (runsEnd > prefix.Length)
+            {
+                var rest = await ReadRangeAsync(container, blobName, prefix.Length, (int)(runsEnd - prefix.Length), etag, cancellationToken).ConfigureAwait(false);
+                var joined = new byte[runsEnd];
+                prefix.CopyTo(joined);
+                rest.CopyTo(joined.AsMemory(prefix.Length));
+                prefix = joined;
+            }
+            var (ids, tags, deleted) = RunIndexCodec.ReadRuns(prefix.Span.Slice((int)header.RunsOffset, header.RunsLength), header.Count);
+            var loader = new SnapshotLoader(container, blobName, etag, header, prefix, source, entity, project);
+            var table = RunTable.Open(ids, tags, deleted, header.Columns.Select(c => (c.Kind, c.Name)), loader);
+            RunIndexCodec.Restore(table, header);
+            snapshot = new RunIndexSnapshot(table, header.Watermark, header.BuiltAt);
         }
         entry.Table = snapshot.Table;
         entry.Watermark = snapshot.Watermark;
         entry.BuiltAt = snapshot.BuiltAt;
-        entry.ETag = blob.Value.ETag;
+        entry.ETag = etag;
         entry.Dirty = false;
         entry.SavedAt = clock.GetUtcNow();
+        entry.ReadsSinceOpen = 0;
         return true;
+    }
+
+    /// <summary>A byte range of the snapshot blob as it was when opened; a replaced or deleted blob is a <see cref="ConflictException"/> (the caller reopens).</summary>
+    private static async Task<ReadOnlyMemory<byte>> ReadRangeAsync(BlobStore container, string blobName, long offset, int length, ETag etag, CancellationToken cancellationToken)
+    {
+        var read = await container.DownloadRangeAsync(blobName, offset, length, etag, cancellationToken).ConfigureAwait(false)
+            ?? throw new ConflictException("The run index snapshot was deleted while it was being read.");
+        return read.Content.ToMemory();
+    }
+
+    /// <summary>The columns of one opened snapshot (ranged reads pinned to its ETag) and the current rows of named runs (point reads).</summary>
+    private sealed class SnapshotLoader(BlobStore container, string blobName, ETag etag, RunIndexHeader header, ReadOnlyMemory<byte> prefix, IRunIndexSource source, string entity, string project) : IRunTableLoader
+    {
+        private readonly Dictionary<(RunFieldKind, string), RunIndexSegment> _segments = header.Columns.ToDictionary(c => (c.Kind, c.Name));
+
+        public async Task<IndexValue[]> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken)
+        {
+            var segment = _segments[(kind, name)];
+            var bytes = segment.Offset + segment.Length <= prefix.Length
+                ? prefix.Slice((int)segment.Offset, segment.Length)
+                : await ReadRangeAsync(container, blobName, segment.Offset, segment.Length, etag, cancellationToken).ConfigureAwait(false);
+            return RunIndexCodec.ReadColumn(bytes.Span, header.Count);
+        }
+
+        public Task<RunIndexDelta> ReadRunsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken) =>
+            source.ReadRunsAsync(entity, project, runIds, cancellationToken);
     }
 
     /// <summary>
@@ -259,10 +505,12 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// </summary>
     private void StartSave(Entry entry, BlobStore container, string blobName, Func<Task> afterSave)
     {
-        if (entry.Saving is { IsCompleted: false } || entry.Table is null)
+        if (entry.Saving is { IsCompleted: false } || entry.Table is not { IsLoaded: true })
         {
             return;
         }
+        // Read marks older than any cold reader's change-log window can spare nothing: drop them.
+        entry.Table.PruneReadMarks((entry.Watermark - options.Value.WatermarkMargin - RunChangeLog.Lease - TimeSpan.FromMinutes(5)).UtcTicks);
         var startedAt = clock.GetUtcNow();
         var watch = Stopwatch.StartNew();
         var frozen = entry.Table.Freeze();

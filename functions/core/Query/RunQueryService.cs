@@ -58,7 +58,7 @@ internal sealed class RunQueryService(
     }
 
     private Task<ProjectDto> ToProjectAsync(string entity, ProjectRow project, CancellationToken cancellationToken) =>
-        index.ReadAsync(entity, project.Name, table =>
+        index.ReadAsync(entity, project.Name, [RunField.CreatedAt], (table, _) =>
         {
             var count = 0;
             long latest = long.MinValue;
@@ -71,7 +71,7 @@ internal sealed class RunQueryService(
                     latest = Math.Max(latest, (long)created[position].Number);
                 }
             }
-            return new ProjectDto(entity, project.Name, project.CreatedAt, project.CreatedBy, count, count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(latest));
+            return Task.FromResult(new ProjectDto(entity, project.Name, project.CreatedAt, project.CreatedBy, count, count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(latest)));
         }, cancellationToken);
 
     /// <summary>The project, after checking the caller's role in its entity; 404 when either is unknown.</summary>
@@ -93,10 +93,13 @@ internal sealed class RunQueryService(
     public async Task<RunPageDto> ListRunsAsync(Principal principal, string entity, string project, RunQuerySpec spec, CancellationToken cancellationToken)
     {
         await RequireProjectAsync(principal, entity, project, Role.Viewer, cancellationToken).ConfigureAwait(false);
-        return await index.ReadAsync(entity, project, table =>
+        // Only the filter and sort columns are decoded on a cold start; the page's rows come from RowsAsync.
+        var fields = RunFilter.Fields(spec.Filter).Concat(spec.Sort.Select(k => k.Field)).ToList();
+        return await index.ReadAsync(entity, project, fields, async (table, ct) =>
         {
             var page = RunQueryEngine.Execute(table, spec);
-            return new RunPageDto(page.Positions.Select(p => ToDto(entity, project, table.ToRow(p))).ToList(), page.Total, page.NextCursor);
+            var rows = await table.RowsAsync(page.Positions, ct).ConfigureAwait(false);
+            return new RunPageDto(rows.Select(row => ToDto(entity, project, row)).ToList(), page.Total, page.NextCursor);
         }, cancellationToken).ConfigureAwait(false);
     }
 

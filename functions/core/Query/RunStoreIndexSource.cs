@@ -42,7 +42,7 @@ internal sealed class RunStoreIndexSource(StorageAccount storage, RunService run
 
     public async Task<IReadOnlyList<RunChange>> ReadChangesAsync(string entity, string project, DateTimeOffset since, CancellationToken cancellationToken) =>
         (await RunChangeLog.ReadSinceAsync(storage, entity, project, since, cancellationToken).ConfigureAwait(false))
-            .Select(r => new RunChange(r.RowKey, r.RunId)).ToList();
+            .Select(r => new RunChange(r.RowKey, r.RunId, RunChangeLog.TicksOf(r), RunChangeLog.LeaseOf(r))).ToList();
 
     public Task PruneChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken) =>
         RunChangeLog.PruneAsync(storage, entity, project, before, max: 1000, cancellationToken);

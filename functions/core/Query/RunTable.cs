@@ -60,6 +60,26 @@ internal sealed class IndexColumn
         values[position & (PageSize - 1)] = value;
     }
 
+    /// <summary>A column holding <paramref name="values"/> at positions 0..n-1 (a snapshot decode), pages cut from the array.</summary>
+    public static IndexColumn From(IndexValue[] values)
+    {
+        var pageCount = (values.Length + PageSize - 1) >> PageShift;
+        var column = new IndexColumn { _pages = new IndexValue[]?[pageCount], _owned = new bool[pageCount] };
+        for (var page = 0; page < pageCount; page++)
+        {
+            var start = page << PageShift;
+            var length = Math.Min(PageSize, values.Length - start);
+            if (values.AsSpan(start, length).ContainsAnyExcept(default(IndexValue)))
+            {
+                var copy = new IndexValue[PageSize];
+                values.AsSpan(start, length).CopyTo(copy);
+                column._pages[page] = copy;
+                column._owned[page] = true;
+            }
+        }
+        return column;
+    }
+
     /// <summary>A read-only copy of the column as it is now; costs one reference per page.</summary>
     public IndexColumn Freeze()
     {
@@ -68,15 +88,48 @@ internal sealed class IndexColumn
     }
 }
 
+/// <summary>When the index last read one run from the run store, and the newest change-log entry of it seen before that read.</summary>
+internal readonly record struct RunReadMark(long SeenTicks, long ReadTicks);
+
+/// <summary>
+/// Where a table opened lazily from a snapshot (<see cref="RunTable.Open"/>) gets what it has not
+/// decoded yet: a column's values for the snapshot's positions, and current rows of named runs.
+/// </summary>
+internal interface IRunTableLoader
+{
+    Task<IndexValue[]> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken);
+
+    Task<RunIndexDelta> ReadRunsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// The in-memory run index of one project, stored by column so 100,000 runs × dozens of keys stay
 /// compact and a filter touches only the columns it names. Positions are stable for the table's life;
 /// a removed run leaves a hole (<see cref="IsLive"/> false) until the next rebuild.
+/// <para>
+/// A table opened from a snapshot (<see cref="Open"/>) starts with the runs (ids, tags, flags) only:
+/// each column is decoded when a query first names it (<see cref="EnsureColumnsAsync"/>), so a cold
+/// query reads the few columns its filter and sort use, not all of them. Rows changed meanwhile are kept
+/// whole and replayed into a column when it loads. <see cref="EnsureLoadedAsync"/> decodes the rest
+/// (before a save or a query over every field).
+/// </para>
+/// <para>
+/// Read marks (<see cref="Covers"/>) say when each run was last read from the run store, so a refresh
+/// re-reads a run named in the change log only when that entry may stand for a commit it has not seen.
+/// </para>
 /// Not thread-safe: <see cref="RunIndexService"/> serialises access per project; <see cref="Freeze"/>
 /// hands out a read-only version another thread may read while this one keeps changing.
 /// </summary>
 internal sealed class RunTable
 {
+    /// <summary>Columns still in the snapshot (placeholders in the column maps), for a lazily opened table.</summary>
+    private HashSet<(RunFieldKind Kind, string Name)>? _pending;
+    private IRunTableLoader? _loader;
+
+    /// <summary>Rows upserted since a lazy open, replayed into each column as it loads.</summary>
+    private Dictionary<int, RunIndexRow>? _changed;
+    private Dictionary<string, RunReadMark> _marks = new(StringComparer.Ordinal);
+
     private Dictionary<string, int>? _positions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IndexColumn> _config = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IndexColumn> _summary = new(StringComparer.Ordinal);
@@ -110,6 +163,8 @@ internal sealed class RunTable
         {
             _summary[name] = column.Freeze();
         }
+        _marks = new Dictionary<string, RunReadMark>(source._marks, StringComparer.Ordinal);
+        BaseReadTicks = source.BaseReadTicks;
         _ids = source._ids[..source.Capacity];
         _tags = source._tags[..source.Capacity];
         _live = source._live[..source.Capacity];
@@ -134,39 +189,208 @@ internal sealed class RunTable
             LiveCount = ids.Length,
         };
         Array.Fill(table._live, true);
-        table._positions!.EnsureCapacity(ids.Length);
-        var names = table._columns[RunField.RunName.Name];
+        // The id lookup is built when first asked (a cold query that re-reads no run never asks).
+        table._positions = null;
+        var names = new IndexValue[ids.Length];
         for (var position = 0; position < ids.Length; position++)
         {
-            table._positions[ids[position]] = position;
-            names.Set(position, IndexValue.Of(ids[position]));
+            names[position] = IndexValue.Of(ids[position]);
+        }
+        table._columns[RunField.RunName.Name] = IndexColumn.From(names);
+        return table;
+    }
+
+    /// <summary>
+    /// A table over a snapshot's runs whose <paramref name="columns"/> stay in the snapshot until a
+    /// query needs them (<paramref name="loader"/> decodes them then).
+    /// </summary>
+    public static RunTable Open(string[] ids, string[][] tags, bool[] deleted, IEnumerable<(RunFieldKind Kind, string Name)> columns, IRunTableLoader loader)
+    {
+        var table = Create(ids, tags, deleted);
+        table._pending = [];
+        table._changed = [];
+        table._loader = loader;
+        foreach (var (kind, name) in columns)
+        {
+            if (kind == RunFieldKind.Column && name == RunField.RunName.Name)
+            {
+                continue;
+            }
+            table.Map(kind)[name] = new IndexColumn();
+            table._pending.Add((kind, name));
+        }
+        if (table._pending.Count == 0)
+        {
+            table.FinishLoading();
         }
         return table;
     }
 
-    /// <summary>The column of a fixed field, config key or summary key, created empty when new (snapshot decode).</summary>
-    public IndexColumn LoadColumn(RunFieldKind kind, string name)
+    /// <summary>Puts a column's decoded values in place (snapshot decode); rows changed since the snapshot win over them.</summary>
+    public void Install(RunFieldKind kind, string name, IndexValue[] values)
     {
-        var columns = kind switch
+        var column = IndexColumn.From(values);
+        if (_changed is not null)
         {
-            RunFieldKind.Config => _config,
-            RunFieldKind.Summary => _summary,
-            _ => _columns,
-        };
-        if (!columns.TryGetValue(name, out var column))
-        {
-            column = new IndexColumn();
-            columns[name] = column;
+            foreach (var (position, row) in _changed)
+            {
+                column.Set(position, ValueOf(row, kind, name));
+            }
         }
-        return column;
+        Map(kind)[name] = column;
+        if (_pending?.Remove((kind, name)) == true && _pending.Count == 0)
+        {
+            FinishLoading();
+        }
     }
+
+    /// <summary>Whether every column is decoded (always, unless opened lazily from a snapshot).</summary>
+    public bool IsLoaded => _pending is null;
+
+    /// <summary>The columns a lazily opened table has not decoded yet.</summary>
+    public IReadOnlyList<(RunFieldKind Kind, string Name)> PendingColumns => _pending is null ? [] : [.. _pending];
+
+    public bool IsPending(RunFieldKind kind, string name) => _pending?.Contains((kind, name)) == true;
+
+    /// <summary>Where the pending columns come from (null once every column is decoded).</summary>
+    public IRunTableLoader? Loader => _loader;
+
+    /// <summary>Decodes the columns <paramref name="fields"/> read that are still in the snapshot.</summary>
+    public Task EnsureColumnsAsync(IEnumerable<RunField> fields, CancellationToken cancellationToken) =>
+        _pending is null ? Task.CompletedTask : LoadAsync(fields.Select(f => (f.Kind, f.Name)).Where(_pending.Contains).Distinct().ToList(), cancellationToken);
+
+    /// <summary>Decodes every column still in the snapshot.</summary>
+    public Task EnsureLoadedAsync(CancellationToken cancellationToken) =>
+        _pending is null ? Task.CompletedTask : LoadAsync([.. _pending], cancellationToken);
+
+    private async Task LoadAsync(List<(RunFieldKind Kind, string Name)> columns, CancellationToken cancellationToken)
+    {
+        var loader = _loader!;
+        var values = new IndexValue[columns.Count][];
+        await Parallel.ForAsync(0, columns.Count, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
+            values[i] = await loader.LoadColumnAsync(columns[i].Kind, columns[i].Name, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        for (var i = 0; i < columns.Count; i++)
+        {
+            Install(columns[i].Kind, columns[i].Name, values[i]);
+        }
+    }
+
+    private void FinishLoading()
+    {
+        _pending = null;
+        _changed = null;
+        _loader = null;
+    }
+
+    /// <summary>
+    /// The rows at <paramref name="positions"/>, in order. A lazily opened table answers rows it has not
+    /// decoded with point reads of those runs (a run gone meanwhile is left out); a loaded one from memory.
+    /// </summary>
+    public async Task<IReadOnlyList<RunIndexRow>> RowsAsync(IReadOnlyList<int> positions, CancellationToken cancellationToken)
+    {
+        if (_pending is null)
+        {
+            return positions.Select(ToRow).ToList();
+        }
+        var missing = positions.Where(p => !_changed!.ContainsKey(p)).Select(Id).ToList();
+        var read = missing.Count == 0 ? [] : (await _loader!.ReadRunsAsync(missing, cancellationToken).ConfigureAwait(false)).Rows.ToDictionary(r => r.Id, StringComparer.Ordinal);
+        var result = new List<RunIndexRow>(positions.Count);
+        foreach (var position in positions)
+        {
+            if (_changed!.TryGetValue(position, out var changed))
+            {
+                result.Add(AsStored(changed));
+            }
+            else if (read.TryGetValue(Id(position), out var row))
+            {
+                result.Add(AsStored(row));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>A row as the columns would give it back (<see cref="ToRow"/>): dates to the millisecond.</summary>
+    private static RunIndexRow AsStored(RunIndexRow row) => row with
+    {
+        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.CreatedAt.ToUnixTimeMilliseconds()),
+        HeartbeatAt = DateTimeOffset.FromUnixTimeMilliseconds(row.HeartbeatAt.ToUnixTimeMilliseconds()),
+    };
+
+    /// <summary>Every run was read from the run store at or after this time (UTC ticks; the last full build).</summary>
+    public long BaseReadTicks { get; set; }
+
+    /// <summary>Runs read from the run store after <see cref="BaseReadTicks"/>, by id.</summary>
+    public IReadOnlyDictionary<string, RunReadMark> ReadMarks => _marks;
+
+    /// <summary>Records that run <paramref name="id"/> (present or gone) was read at <paramref name="readTicks"/>, after its change-log entries up to <paramref name="seenTicks"/> were seen.</summary>
+    public void MarkRead(string id, long seenTicks, long readTicks) => _marks[id] = new RunReadMark(seenTicks, readTicks);
+
+    /// <summary>Drops read marks older than <paramref name="beforeTicks"/> (they can no longer spare a re-read).</summary>
+    public void PruneReadMarks(long beforeTicks)
+    {
+        foreach (var (id, mark) in _marks)
+        {
+            if (mark.ReadTicks < beforeTicks && mark.SeenTicks < beforeTicks)
+            {
+                _marks.Remove(id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether this table already holds every commit <paramref name="change"/> may stand for: the run
+    /// was read after the entry's time plus its lease plus <paramref name="margin"/> (clock differences
+    /// between instances), or the entry has no lease and is the one seen just before the run's last read.
+    /// </summary>
+    public bool Covers(RunChange change, TimeSpan margin)
+    {
+        var readTicks = BaseReadTicks;
+        if (_marks.TryGetValue(change.RunId, out var mark))
+        {
+            if (change.Lease == TimeSpan.Zero && change.Ticks == mark.SeenTicks)
+            {
+                return true;
+            }
+            readTicks = Math.Max(readTicks, mark.ReadTicks);
+        }
+        return change.Ticks > 0 && change.Ticks + change.Lease.Ticks + margin.Ticks <= readTicks;
+    }
+
+    private Dictionary<string, IndexColumn> Map(RunFieldKind kind) => kind switch
+    {
+        RunFieldKind.Config => _config,
+        RunFieldKind.Summary => _summary,
+        _ => _columns,
+    };
+
+    /// <summary>The value a row holds for a fixed field, config key or summary key.</summary>
+    private static IndexValue ValueOf(RunIndexRow row, RunFieldKind kind, string name) => kind switch
+    {
+        RunFieldKind.Config => row.Config.GetValueOrDefault(name),
+        RunFieldKind.Summary => row.Summary.GetValueOrDefault(name),
+        _ => name switch
+        {
+            "name" => IndexValue.Of(row.Id),
+            "displayName" => IndexValue.Of(row.DisplayName),
+            "state" => IndexValue.Of(row.State),
+            "createdAt" => IndexValue.OfDate(row.CreatedAt),
+            "heartbeatAt" => IndexValue.OfDate(row.HeartbeatAt),
+            "username" => IndexValue.Of(row.User),
+            "group" => IndexValue.Of(row.Group),
+            "jobType" => IndexValue.Of(row.JobType),
+            "host" => IndexValue.Of(row.Host),
+            "sweep" => IndexValue.Of(row.Sweep),
+            "runtime" => IndexValue.Of(row.Runtime),
+            _ => default,
+        },
+    };
 
     /// <summary>
     /// A read-only version of the table as it is now, for a reader on another thread (the snapshot
     /// save): it shares every column page, and this table copies a page before it next writes it.
     /// Costs a copy of the per-run arrays (ids, tags, flags), not of the values.
     /// </summary>
-    public RunTable Freeze() => new(this);
+    public RunTable Freeze() => _pending is null ? new(this) : throw new InvalidOperationException("Load every column before freezing a lazily opened run table.");
 
     /// <summary>Fixed columns by name (<see cref="RunField.ColumnNames"/>), config columns and summary columns.</summary>
     public IReadOnlyDictionary<string, IndexColumn> FixedColumns => _columns;
@@ -211,13 +435,20 @@ internal sealed class RunTable
     }
 
     /// <summary>The column a field reads, or null for a config/summary key no run has (every value missing).</summary>
-    public IndexColumn? Column(RunField field) => field.Kind switch
+    public IndexColumn? Column(RunField field)
     {
-        RunFieldKind.Column => _columns[field.Name],
-        RunFieldKind.Config => _config.GetValueOrDefault(field.Name),
-        RunFieldKind.Summary => _summary.GetValueOrDefault(field.Name),
-        _ => null,
-    };
+        if (_pending is not null && _pending.Contains((field.Kind, field.Name)))
+        {
+            throw new InvalidOperationException($"Column {field.Path} is not loaded yet (EnsureColumnsAsync first).");
+        }
+        return field.Kind switch
+        {
+            RunFieldKind.Column => _columns[field.Name],
+            RunFieldKind.Config => _config.GetValueOrDefault(field.Name),
+            RunFieldKind.Summary => _summary.GetValueOrDefault(field.Name),
+            _ => null,
+        };
+    }
 
     public IndexValue Get(RunField field, int position) =>
         field.Kind == RunFieldKind.Tags ? IndexValue.OfJson(System.Text.Json.JsonSerializer.Serialize(_tags[position])) : Column(field)?[position] ?? default;
@@ -245,19 +476,19 @@ internal sealed class RunTable
         _live[position] = true;
         _deleted[position] = row.Deleted;
         _tags[position] = row.Tags as string[] ?? [.. row.Tags];
-        _columns[RunField.RunName.Name].Set(position, IndexValue.Of(row.Id));
-        _columns[RunField.DisplayName.Name].Set(position, IndexValue.Of(row.DisplayName));
-        _columns[RunField.State.Name].Set(position, IndexValue.Of(row.State));
-        _columns[RunField.CreatedAt.Name].Set(position, IndexValue.OfDate(row.CreatedAt));
-        _columns[RunField.HeartbeatAt.Name].Set(position, IndexValue.OfDate(row.HeartbeatAt));
-        _columns[RunField.User.Name].Set(position, IndexValue.Of(row.User));
-        _columns[RunField.Group.Name].Set(position, IndexValue.Of(row.Group));
-        _columns[RunField.JobType.Name].Set(position, IndexValue.Of(row.JobType));
-        _columns[RunField.Host.Name].Set(position, IndexValue.Of(row.Host));
-        _columns[RunField.Sweep.Name].Set(position, IndexValue.Of(row.Sweep));
-        _columns[RunField.Runtime.Name].Set(position, IndexValue.Of(row.Runtime));
-        SetKeys(_config, position, row.Config);
-        SetKeys(_summary, position, row.Summary);
+        foreach (var name in RunField.ColumnNames)
+        {
+            if (_pending?.Contains((RunFieldKind.Column, name)) != true)
+            {
+                _columns[name].Set(position, ValueOf(row, RunFieldKind.Column, name));
+            }
+        }
+        SetKeys(_config, RunFieldKind.Config, position, row.Config);
+        SetKeys(_summary, RunFieldKind.Summary, position, row.Summary);
+        if (_changed is not null)
+        {
+            _changed[position] = row;
+        }
     }
 
     public bool Remove(string id)
@@ -274,6 +505,11 @@ internal sealed class RunTable
     /// <summary>The row at a position (for snapshots, exports and list answers).</summary>
     public RunIndexRow ToRow(int position)
     {
+        if (_pending is not null)
+        {
+            return _changed!.TryGetValue(position, out var changed) ? AsStored(changed)
+                : throw new InvalidOperationException("Rows of a lazily opened run table come from RowsAsync.");
+        }
         return new RunIndexRow
         {
             Id = _ids[position],
@@ -309,11 +545,14 @@ internal sealed class RunTable
         }
     }
 
-    private static void SetKeys(Dictionary<string, IndexColumn> columns, int position, IReadOnlyDictionary<string, IndexValue> values)
+    private void SetKeys(Dictionary<string, IndexColumn> columns, RunFieldKind kind, int position, IReadOnlyDictionary<string, IndexValue> values)
     {
-        foreach (var column in columns.Values)
+        foreach (var (key, column) in columns)
         {
-            column.Set(position, default);
+            if (_pending?.Contains((kind, key)) != true)
+            {
+                column.Set(position, default);
+            }
         }
         foreach (var (key, value) in values)
         {
@@ -322,7 +561,10 @@ internal sealed class RunTable
                 column = new IndexColumn();
                 columns[key] = column;
             }
-            column.Set(position, value);
+            if (_pending?.Contains((kind, key)) != true)
+            {
+                column.Set(position, value);
+            }
         }
     }
 

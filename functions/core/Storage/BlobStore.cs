@@ -41,6 +41,25 @@ internal sealed class BlobStore(BlobContainerClient container, BlobServiceClient
         }
     }
 
+    /// <summary>Bytes [<paramref name="offset"/>, +<paramref name="length"/>) of a blob, If-Match <paramref name="ifMatch"/> when given (412 → <see cref="ConflictException"/>); null when the blob does not exist.</summary>
+    public async Task<(BinaryData Content, ETag ETag)?> DownloadRangeAsync(string name, long offset, int length, ETag? ifMatch = null, CancellationToken cancellationToken = default)
+    {
+        var options = new BlobDownloadOptions
+        {
+            Range = new HttpRange(offset, length),
+            Conditions = ifMatch is { } etag ? new BlobRequestConditions { IfMatch = etag } : null,
+        };
+        try
+        {
+            var response = await Measure("download_range", () => container.GetBlobClient(name).DownloadContentAsync(options, cancellationToken)).ConfigureAwait(false);
+            return (response.Value.Content, response.Value.Details.ETag);
+        }
+        catch (NotFoundException)
+        {
+            return null;
+        }
+    }
+
     public async Task<BlobProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default)
     {
         try

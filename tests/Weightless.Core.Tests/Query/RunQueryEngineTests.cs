@@ -253,7 +253,7 @@ public sealed class RunQueryEngineTests
         table.Remove("r00003");
         var watermark = new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
         var data = RunIndexCodec.Write(table, watermark, watermark.AddHours(-1));
-        var (copy, readWatermark, builtAt) = RunIndexCodec.Read(data)!.Value;
+        var (copy, readWatermark, builtAt) = RunIndexCodec.Read(data)!;
         Assert.Equal(watermark, readWatermark);
         Assert.Equal(watermark.AddHours(-1), builtAt);
         Assert.Equal(199, copy.LiveCount);

@@ -285,6 +285,39 @@ public sealed class WandbRunsQueryTests(WandbTestHost host) : IClassFixture<Wand
     }
 
     [Fact]
+    public async Task A_cold_start_after_a_save_rereads_only_runs_changed_since_and_lists_like_a_warm_index()
+    {
+        var (user, key, runs) = await SeedAsync("resaved", 6);
+        var index = host.Services.GetRequiredService<RunIndexService>();
+        // Two refreshes read the seeding's entries (each run written once, so no lease), then a save.
+        await index.ReadAsync(user, "resaved", t => t.LiveCount, CancellationToken.None);
+        await index.ReadAsync(user, "resaved", t => t.LiveCount, CancellationToken.None);
+        await index.SaveAsync(user, "resaved", CancellationToken.None);
+
+        var source = new CountingSource(host.Services.GetRequiredService<IRunIndexSource>());
+        var cold = ActivatorUtilities.CreateInstance<RunIndexService>(host.Services, Options.Create(new RunIndexOptions()), source);
+        Assert.Equal(runs.Count, await cold.ReadAsync(user, "resaved", t => t.LiveCount, CancellationToken.None));
+        // Every logged change is in the snapshot: nothing is re-read, however recent.
+        Assert.Equal(0, source.FullReads);
+        Assert.Empty(source.PointRead);
+
+        // A run changed after the save is re-read by the next cold start, and only that run.
+        await host.DataAsync(key, WandbDocuments.UpsertBucket, new { entity = user, project = "resaved", name = runs[2].Name, summaryMetrics = "{\"loss\": 5, \"acc\": 0.5}" });
+        var again = new CountingSource(host.Services.GetRequiredService<IRunIndexSource>());
+        var coldAgain = ActivatorUtilities.CreateInstance<RunIndexService>(host.Services, Options.Create(new RunIndexOptions()), again);
+        var principal = new Weightless.Core.Auth.Principal(user, false, Weightless.Core.Auth.AuthMethod.ApiKey);
+        var spec = new RunQuerySpec(RunFilter.Parse("{\"config.lr\": {\"$gt\": 0.001}}"), RunQueryEngine.ParseSort(["-summary_metrics.loss"]), 3, null);
+        var lazyPage = await ActivatorUtilities.CreateInstance<RunQueryService>(host.Services, coldAgain).ListRunsAsync(principal, user, "resaved", spec, CancellationToken.None);
+        Assert.Contains(runs[2].Name, again.PointRead);
+        var warmPage = await ActivatorUtilities.CreateInstance<RunQueryService>(host.Services, index).ListRunsAsync(principal, user, "resaved", spec, CancellationToken.None);
+        Assert.Equal(runs[2].Name, lazyPage.Runs[0].Id);
+        Assert.Equal(JsonSerializer.Serialize(warmPage), JsonSerializer.Serialize(lazyPage));
+        // The lazily opened table decodes the rest on demand: a query over every column agrees with the warm one.
+        var everything = await coldAgain.ReadAsync(user, "resaved", t => t.LivePositions().Select(p => JsonSerializer.Serialize(t.ToRow(p))).Order().ToList(), CancellationToken.None);
+        Assert.Equal(await index.ReadAsync(user, "resaved", t => t.LivePositions().Select(p => JsonSerializer.Serialize(t.ToRow(p))).Order().ToList(), CancellationToken.None), everything);
+    }
+
+    [Fact]
     public async Task Commits_within_a_change_log_lease_share_one_entry_and_queries_still_see_each_one()
     {
         var (user, _, runs) = await SeedAsync("lease", 2);
