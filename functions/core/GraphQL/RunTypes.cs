@@ -258,7 +258,8 @@ internal static class RunListing
         {
             return 0;
         }
-        return await index.ReadAsync(project.Entity, project.Name, table => RunQueryEngine.Match(table, filter, includeDeleted: false).Count, cancellationToken).ConfigureAwait(false);
+        return await index.ReadAsync(project.Entity, project.Name, RunFilter.Fields(filter).ToList(),
+            (table, _) => Task.FromResult(RunQueryEngine.Match(table, filter, includeDeleted: false).Count), cancellationToken).ConfigureAwait(false);
     }
 
     public static async Task<RunPage> ListAsync(RunIndexService index, RunService runs, ProjectSource project, string? filters, string? order, string? after, int? first, CancellationToken cancellationToken)
@@ -270,10 +271,12 @@ internal static class RunListing
         {
             return new RunPage(Array.Empty<RunEdge>(), false, 0);
         }
-        var (page, hasMore, total) = await index.ReadAsync(project.Entity, project.Name, table =>
+        // Only the filter and sort columns are decoded on a cold start (the rows come from point reads below).
+        var fields = RunFilter.Fields(filter).Concat(sort.Select(k => k.Field)).ToList();
+        var (page, hasMore, total) = await index.ReadAsync(project.Entity, project.Name, fields, (table, _) =>
         {
             var result = RunQueryEngine.Execute(table, spec);
-            return (result.Positions.Select(p => (Id: table.Id(p), Cursor: RunQueryEngine.EncodeCursor(table, sort, p))).ToList(), result.NextCursor is not null, result.Total);
+            return Task.FromResult((result.Positions.Select(p => (Id: table.Id(p), Cursor: RunQueryEngine.EncodeCursor(table, sort, p))).ToList(), result.NextCursor is not null, result.Total));
         }, cancellationToken).ConfigureAwait(false);
         // The index holds the filterable fields; the full rows (point reads) answer the Run fields.
         var rows = new RunRow?[page.Count];

@@ -93,6 +93,7 @@ internal sealed class SeededProject(IServiceProvider services, string entity, st
                 PartitionKey = partition,
                 RowKey = TableKeys.Compose(time, r.RunId, "seed"),
                 RunId = r.RunId,
+                LeaseSeconds = 0, // written once: a cold index load need not re-read these runs
             })).ToList(), ct);
         });
         return watch.Elapsed;
