@@ -34,6 +34,46 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
         return new HistoryKeysDto(keys.Keys.Select(k => new HistoryKeyDto(k, keys.TypeCounts(k))).ToList(), keys.LastStep, lineCount);
     }
 
+    public const int MaxKeysRuns = 1000;
+
+    /// <summary>
+    /// The history keys of many runs of one project in one answer — what a workspace plans its chart
+    /// panels from (one request instead of one per run): types with counts summed, how many of the runs
+    /// logged each key, and each run's last step. Each run's key index is one point read.
+    /// </summary>
+    public async Task<ProjectHistoryKeysDto> GetKeysAsync(Principal principal, string entity, string project, IReadOnlyList<string>? runIds, CancellationToken cancellationToken)
+    {
+        var ids = runIds?.Distinct(StringComparer.Ordinal).ToList() ?? [];
+        if (ids.Count is 0 or > MaxKeysRuns || ids.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new ValidationFailedException($"Name 1–{MaxKeysRuns} runs.", "runs");
+        }
+        await runs.RequireRunsAsync(principal, entity, project, ids, Role.Viewer, MaxConcurrentRuns, cancellationToken).ConfigureAwait(false);
+        var indexes = new KeyIndex[ids.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentRuns, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), parallel, async (i, ct) =>
+            indexes[i] = await history.GetKeysAsync(new RunKey(entity, project, ids[i]), ct).ConfigureAwait(false)).ConfigureAwait(false);
+        var merged = new SortedDictionary<string, (Dictionary<string, long> Types, int Runs)>(StringComparer.Ordinal);
+        foreach (var index in indexes)
+        {
+            foreach (var name in index.Keys)
+            {
+                if (!merged.TryGetValue(name, out var entry))
+                {
+                    entry = (new Dictionary<string, long>(StringComparer.Ordinal), 0);
+                }
+                foreach (var (type, count) in index.TypeCounts(name))
+                {
+                    entry.Types[type] = entry.Types.GetValueOrDefault(type) + count;
+                }
+                merged[name] = (entry.Types, entry.Runs + 1);
+            }
+        }
+        var keys = merged.Select(k => new ProjectHistoryKeyDto(k.Key, k.Value.Types, k.Value.Runs)).ToList();
+        var lastSteps = ids.Select((id, i) => (id, indexes[i].LastStep)).ToDictionary(p => p.id, p => p.LastStep, StringComparer.Ordinal);
+        return new ProjectHistoryKeysDto(keys, lastSteps);
+    }
+
     /// <summary>Rows with <c>_step</c> in [minStep, maxStep], at most <paramref name="limit"/>; the cursor is the next step to read.</summary>
     public async Task<HistoryPageDto> ScanAsync(Principal principal, RunKey key, long? minStep, long? maxStep, IReadOnlyList<string>? keys, int limit, string? cursor, CancellationToken cancellationToken)
     {
@@ -105,10 +145,9 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
             throw new ValidationFailedException("'max' must not be below 'min'.", "max");
         }
         var xAxis = string.IsNullOrWhiteSpace(request.XAxis) ? HistoryValues.StepKey : request.XAxis.Trim();
-        await runs.RequireProjectAsync(principal, entity, project, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        await runs.RequireRunsAsync(principal, entity, project, runIds, Role.Viewer, MaxConcurrentRuns, cancellationToken).ConfigureAwait(false);
         var keys = runIds.Select(id => new RunKey(entity, project, id)).ToList();
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentRuns, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(keys, parallel, async (key, ct) => await runs.RequireRunAsync(principal, key, Role.Viewer, ct).ConfigureAwait(false)).ConfigureAwait(false);
         var series = new ConcurrentDictionary<(int Run, int Metric), M4SeriesDto>();
         if (xAxis == HistoryValues.StepKey)
         {

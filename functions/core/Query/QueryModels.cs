@@ -88,3 +88,11 @@ internal sealed record LogPageDto(IReadOnlyList<LogLineDto> Lines, long LineCoun
 internal sealed record RunFileDto(string Name, long? SizeBytes, string? Md5, DateTimeOffset? UpdatedAt, string? ContentType, string Url);
 
 internal sealed record FilePageDto(IReadOnlyList<RunFileDto> Files, string? NextCursor);
+
+internal sealed record ProjectHistoryKeysRequest(IReadOnlyList<string>? Runs);
+
+/// <summary>A history key over many runs: its value types (counts summed) and how many of the runs logged it.</summary>
+internal sealed record ProjectHistoryKeyDto(string Key, IReadOnlyDictionary<string, long> Types, int Runs);
+
+/// <summary>The runs' keys, and per run its last step (null before any history).</summary>
+internal sealed record ProjectHistoryKeysDto(IReadOnlyList<ProjectHistoryKeyDto> Keys, IReadOnlyDictionary<string, long?> LastSteps);

@@ -86,9 +86,26 @@ internal sealed class RunQueryService(
     public async Task<RunRow> RequireRunAsync(Principal principal, RunKey key, Role role, CancellationToken cancellationToken)
     {
         await tenancy.RequireRoleAsync(principal, key.Entity, role, cancellationToken).ConfigureAwait(false);
-        return await runs.FindRunAsync(key, cancellationToken).ConfigureAwait(false)
-            ?? throw new NotFoundException($"Run '{key.RunId}' not found in {key.Entity}/{key.Project}.");
+        return await FindOrThrowAsync(key, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Many runs of one project, after ONE role and project check (not one per run); 404 naming the first
+    /// run found missing. Rows are read <paramref name="concurrency"/> at a time.
+    /// </summary>
+    public async Task<RunRow[]> RequireRunsAsync(Principal principal, string entity, string project, IReadOnlyList<string> runIds, Role role, int concurrency, CancellationToken cancellationToken)
+    {
+        await RequireProjectAsync(principal, entity, project, role, cancellationToken).ConfigureAwait(false);
+        var rows = new RunRow[runIds.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, runIds.Count), parallel, async (i, ct) =>
+            rows[i] = await FindOrThrowAsync(new RunKey(entity, project, runIds[i]), ct).ConfigureAwait(false)).ConfigureAwait(false);
+        return rows;
+    }
+
+    private async Task<RunRow> FindOrThrowAsync(RunKey key, CancellationToken cancellationToken) =>
+        await runs.FindRunAsync(key, cancellationToken).ConfigureAwait(false)
+            ?? throw new NotFoundException($"Run '{key.RunId}' not found in {key.Entity}/{key.Project}.");
 
     public async Task<RunPageDto> ListRunsAsync(Principal principal, string entity, string project, RunQuerySpec spec, CancellationToken cancellationToken)
     {

@@ -5,11 +5,10 @@ namespace Weightless.Core.Workspaces;
 
 internal static class WorkspacesServiceCollectionExtensions
 {
-    /// <summary>Saved workspace layouts and the history keys a workspace plans panels from (needs <c>AddWeightlessQuery</c> for the project checks).</summary>
+    /// <summary>Saved workspace layouts (needs <c>AddWeightlessQuery</c> for the project checks).</summary>
     public static IServiceCollection AddWeightlessWorkspaces(this IServiceCollection services)
     {
         services.TryAddSingleton<WorkspaceService>();
-        services.TryAddSingleton<ProjectHistoryKeysService>();
         return services;
     }
 }

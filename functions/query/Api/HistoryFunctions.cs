@@ -4,7 +4,6 @@ using Weightless.Core.Auth;
 using Weightless.Core.Http;
 using Weightless.Core.Query;
 using Weightless.Core.Runs;
-using Weightless.Core.Workspaces;
 
 namespace Weightless.Query.Api;
 
@@ -13,13 +12,11 @@ internal sealed class HistoryFunctions
 {
     private readonly Authenticator _auth;
     private readonly HistoryQueryService _history;
-    private readonly ProjectHistoryKeysService _keys;
 
-    public HistoryFunctions(Authenticator auth, HistoryQueryService history, ProjectHistoryKeysService keys)
+    public HistoryFunctions(Authenticator auth, HistoryQueryService history)
     {
         _auth = auth;
         _history = history;
-        _keys = keys;
     }
 
     [Function("GetHistoryKeys")]
@@ -77,7 +74,7 @@ internal sealed class HistoryFunctions
     {
         var principal = await _auth.AuthenticateAsync(req.HttpContext, cancellationToken);
         var body = await RequestBody.ReadJsonAsync<ProjectHistoryKeysRequest>(req, cancellationToken);
-        return QueryParameters.Json(await _keys.GetAsync(principal, entity, project, body.Runs, cancellationToken));
+        return QueryParameters.Json(await _history.GetKeysAsync(principal, entity, project, body.Runs, cancellationToken));
     }
 
     [Function("GetSystemMetrics")]
