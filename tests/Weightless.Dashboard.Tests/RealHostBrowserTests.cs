@@ -49,13 +49,15 @@ public sealed partial class RealHostBrowserTests(DashboardHost host, ITestOutput
         output.WriteLine(host.SeedTimings);
         var page = await host.NewPageAsync(signedIn: false);
         await page.GotoAsync($"/{Entity}/{Project}?group=jobType");
-        await page.WaitForURLAsync(new Regex("/signin\\?next="));
+        // Only the URL is checked here (committed, not fully loaded): the Expect calls after it wait for content.
+        var urlCommitted = new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 };
+        await page.WaitForURLAsync(new Regex("/signin\\?next="), urlCommitted);
         await page.FillAsync("#api-key", "wl_not_a_real_key_000000000000000000000000000");
         await page.ClickAsync("button[type=submit]");
         await Assertions.Expect(page.Locator(".signin .error")).ToHaveTextAsync("That API key was not accepted.");
         await page.FillAsync("#api-key", host.AdminKey);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(new Regex($"/{Entity}/{Project}\\?group=jobType$"));
+        await page.WaitForURLAsync(new Regex($"/{Entity}/{Project}\\?group=jobType$"), urlCommitted);
         var status = page.Locator(".toolbar .status").First;
         await Assertions.Expect(status).ToContainTextAsync($"40 of 40 runs", new() { Timeout = 60_000 });
         await Assertions.Expect(page.Locator(".rt-group")).ToHaveCountAsync(2);
