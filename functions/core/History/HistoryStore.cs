@@ -22,9 +22,9 @@ internal sealed class HistoryStore
     private readonly TimeProvider _time;
     private readonly RollupPageCache _pages = new();
 
-    public HistoryStore(Storage.StorageAccount storage, TimeProvider time)
+    public HistoryStore(Storage.StorageAccount storage, TimeProvider time, Microsoft.Extensions.Options.IOptions<HistoryOptions>? options = null)
     {
-        _stream = new LineStream(storage, TableName, stepped: true);
+        _stream = new LineStream(storage, TableName, stepped: true, options?.Value);
         _time = time;
     }
 
@@ -35,6 +35,13 @@ internal sealed class HistoryStore
         var result = await _stream.AppendAsync(run, offset, lines, cancellationToken).ConfigureAwait(false);
         return new HistoryAppendResult(result.LineCount, result.LastStep, result.KeysAdded);
     }
+
+    /// <summary>
+    /// Writes the run's pending rollup pages (see <see cref="HistoryOptions"/>): a completing run calls it so
+    /// its charts read pages only. Readers are exact without it.
+    /// </summary>
+    public async Task FlushRollupsAsync(RunKey run, CancellationToken cancellationToken = default) =>
+        await _stream.FlushAsync(run, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Stored lines [fromLine, fromLine + max), verbatim (gaps skipped).</summary>
     public Task<List<StoredLine>> ReadLinesAsync(RunKey run, long fromLine, int max, CancellationToken cancellationToken = default) =>
@@ -121,7 +128,7 @@ internal sealed class HistoryStore
     public async Task<M4RunExtent> GetM4ExtentAsync(RunKey run, CancellationToken cancellationToken = default)
     {
         var state = await _stream.ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
-        return new M4RunExtent(state.FirstStep, state.MaxStep, state.Applied, state.RollupLevels, state.ETag);
+        return new M4RunExtent(state.FirstStep, state.MaxStep, state.Applied, state.RollupLevels, state.ETag, state.RollupApplied, state.RollupMaxStep);
     }
 
     /// <summary>
@@ -130,6 +137,8 @@ internal sealed class HistoryStore
     /// metric, split into concurrent reads when large), and so do the partial level buckets at the ends
     /// where the run has no data beyond the range (its first/last step, from <paramref name="extent"/>,
     /// read when not given); other partial ends come from raw rows read concurrently with the pages.
+    /// Pages count only through the rollup watermark's last step (<see cref="M4RunExtent.PagesLastStep"/>): the
+    /// steps after it (rollups still pending on the writer) come from raw rows too, so a streaming run is exact.
     /// <paramref name="stats"/>, when given, collects where the time went.
     /// </summary>
     public async Task<IReadOnlyDictionary<string, IReadOnlyList<M4Bucket>>> QueryM4Async(RunKey run, IReadOnlyList<string> metrics, long minStep, long maxStep, int buckets, M4RunExtent? extent, M4QueryStats? stats, CancellationToken cancellationToken = default)
@@ -154,18 +163,23 @@ internal sealed class HistoryStore
             };
         }
         var (rollupStart, rollupEnd) = plan.RollupSpan();
+        // Pages hold the steps through PagesLastStep: the span ends after it (mid-bucket: the pages hold that
+        // bucket's steps up to it, raw rows the rest).
+        rollupEnd = runExtent.PagesLastStep is { } pagesLast ? Math.Min(rollupEnd, pagesLast + 1) : rollupStart;
         var rawRanges = new List<(long From, long To)>();
         Task<RollupRead>? rollupRead = null;
         if (rollupStart < rollupEnd)
         {
             var firstPage = M4Levels.PageIndex(rollupStart / plan.LevelWidth);
-            var lastPage = M4Levels.PageIndex(rollupEnd / plan.LevelWidth - 1);
+            var lastPage = M4Levels.PageIndex(M4Levels.FloorDiv(rollupEnd - 1, plan.LevelWidth));
             rollupRead = ReadRollupAsync(run, plan.Level, firstPage, lastPage, metrics, runExtent, stats, cancellationToken);
             if (minStep < rollupStart)
             {
                 rawRanges.Add((minStep, rollupStart - 1));
             }
-            if (rollupEnd <= maxStep)
+            // Steps after the span, up to the run's last step as the extent saw it (none past it: the span then
+            // ends at the last step, as every page is written).
+            if (rollupEnd <= Math.Min(maxStep, runExtent.LastStep ?? maxStep))
             {
                 rawRanges.Add((rollupEnd, maxStep));
             }
@@ -178,23 +192,20 @@ internal sealed class HistoryStore
         await Task.WhenAll(rawReads.Cast<Task>().Append(rollupRead ?? Task.CompletedTask)).ConfigureAwait(false);
 
         var levelBuckets = rollupRead is null ? metrics.Select(_ => new List<(long, M4Accumulator)>()).ToArray() : rollupRead.Result.Buckets;
-        // The edge bucket past the range is complete only for the lines the extent saw; a page that absorbed
-        // later lines (a post landing meanwhile) may hold steps past maxStep. With NoDataAfter the read's last
-        // page is the one holding maxStep.
-        if (plan.NoDataAfter && rollupRead is not null && rollupRead.Result.LastPageApplied > runExtent.Applied)
+        // A span ending mid-bucket takes that bucket's steps up to the rollup watermark's last step from its
+        // page; a page that absorbed later lines (a flush landing meanwhile) may hold steps past it. The read's
+        // last page is the one holding that bucket: then the bucket comes from raw rows instead.
+        var alignedEnd = M4Levels.FloorDiv(rollupEnd, plan.LevelWidth) * plan.LevelWidth;
+        if (rollupRead is not null && alignedEnd < rollupEnd && rollupRead.Result.LastPageApplied > runExtent.PagesApplied)
         {
-            plan = plan with { NoDataAfter = false };
-            var alignedEnd = plan.RollupSpan().End;
-            if (alignedEnd <= maxStep)
-            {
-                rawReads.Add(Timed(stats, M4Stage.RawRead, ReadPointsAsync(run, metrics, alignedEnd, maxStep, null, cancellationToken)));
-                await rawReads[^1].ConfigureAwait(false);
-            }
+            rawReads.Add(Timed(stats, M4Stage.RawRead, ReadPointsAsync(run, metrics, Math.Max(alignedEnd, minStep), rollupEnd - 1, null, cancellationToken)));
+            await rawReads[^1].ConfigureAwait(false);
+            rollupEnd = Math.Max(rollupStart, alignedEnd);
         }
         var watch = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < metrics.Count; i++)
         {
-            result[metrics[i]] = M4Compute.Combine(plan, levelBuckets[i], rawReads.SelectMany(r => r.Result[i]));
+            result[metrics[i]] = M4Compute.Combine(plan, rollupStart, rollupEnd, levelBuckets[i], rawReads.SelectMany(r => r.Result[i]));
         }
         stats?.Add(M4Stage.Combine, watch.Elapsed, metrics.Count);
         return result;
@@ -363,6 +374,7 @@ internal sealed class HistoryStore
         {
             await _stream.AppendAsync(to, batchStart, batch, cancellationToken).ConfigureAwait(false);
         }
+        await _stream.FlushAsync(to, cancellationToken).ConfigureAwait(false);
         return end;
     }
 
@@ -382,9 +394,18 @@ internal sealed class HistoryStore
 
 /// <summary>
 /// What M4 planning needs from a run's derived state: its first and last effective step (first: null when
-/// unknown, for states stored before it was recorded), the line watermark they hold for, and its rollup level count.
+/// unknown, for states stored before it was recorded), the line watermark they hold for, its rollup level count,
+/// and the rollup watermark (<paramref name="RollupApplied"/> lines, whose last effective step is
+/// <paramref name="RollupLastStep"/>, are in the pages; null: all of them, as for states stored before rollups were deferred).
 /// </summary>
-internal readonly record struct M4RunExtent(long? FirstStep, long? LastStep, long Applied, int Levels, Azure.ETag? StateETag = null);
+internal readonly record struct M4RunExtent(long? FirstStep, long? LastStep, long Applied, int Levels, Azure.ETag? StateETag = null, long? RollupApplied = null, long? RollupLastStep = null)
+{
+    /// <summary>Lines folded into the rollup pages.</summary>
+    public long PagesApplied => RollupApplied ?? Applied;
+
+    /// <summary>The last step the rollup pages are complete through (null: no page holds anything yet).</summary>
+    public long? PagesLastStep => RollupApplied is null ? LastStep : RollupLastStep;
+}
 
 /// <summary>After a rewind: the history line count kept, lines moved to the archive, and the archive id.</summary>
 internal sealed record HistoryRewindResult(long LineCount, long ArchivedLines, string ArchiveId);

@@ -25,7 +25,9 @@ internal sealed record StreamAppendResult(long LineCount, long? LastStep, int Ke
 /// too large even for that spills to blob. A post becomes consecutive chunks; the same post always
 /// becomes the same chunks, so a retry rewrites them.</item>
 /// <item><c>keys</c> — the derived state: watermark <c>Applied</c> (lines [0, Applied) are folded into
-/// the key index, rollups and step index), the last step and the key index. ETag-guarded.</item>
+/// the key index and step index), the rollup watermark <c>RollupApplied</c> with <c>RollupMaxStep</c> (lines
+/// [0, RollupApplied), whose effective steps are at most RollupMaxStep, are in the rollup pages; states
+/// stored before it existed have RollupApplied = Applied), the last step and the key index. ETag-guarded.</item>
 /// <item><c>s:{start}:{end}</c> — step index: effective steps of lines [start, end) and the running
 /// max step before them, to find lines by step without scanning.</item>
 /// <item><c>m:{level}:{page}:{metric}</c> — M4 rollup pages (history only), see <see cref="M4Levels"/>.</item>
@@ -42,9 +44,17 @@ internal sealed record StreamAppendResult(long LineCount, long? LastStep, int Ke
 ///
 /// Derived data advances only over the contiguous prefix of stored lines (a chunk beyond a gap waits
 /// until the gap is filled), in rounds: read state, resolve the lines after the watermark, fold them,
-/// write the touched rollup pages (each carries its own watermark and is written If-Match its ETag),
-/// then the step-index entry and state in one transaction If-Match the state's ETag. A re-sent or
-/// concurrent round finds the watermarks past its lines and adds nothing: no double counting.
+/// and commit the step-index entry and state in one transaction If-Match the state's ETag.
+/// Rollup pages are deferred: a round adds its points to the run's pending rollups (in memory, the points
+/// of lines [RollupApplied, Applied)) and writes the touched pages only when a flush is due (see
+/// <see cref="HistoryOptions"/>: enough pending lines, pending too long, the run completing, a rebuild, or
+/// an instance that had to rebuild its pending rollups from the stored lines). A flush writes the pages
+/// (each carries its own watermark and is written If-Match its ETag, or Add when new) and advances
+/// RollupApplied in the round's transaction; when they do not fit one, in consecutive transactions that each
+/// carry the state If-Match its ETag, only the last advancing RollupApplied (so pages may be ahead of the
+/// rollup watermark, never behind). A re-sent or concurrent round finds the watermarks past its lines and
+/// adds nothing: no double counting. Readers take pages as complete through RollupMaxStep only and read the
+/// steps after it from raw rows (<see cref="HistoryStore.QueryM4Async(RunKey, IReadOnlyList{string}, long, long, int, M4RunExtent?, M4QueryStats?, CancellationToken)"/>).
 ///
 /// Non-monotonic steps: as W&amp;B does, a history row counts (key index, rollups, row reads) only when
 /// its <c>_step</c> is a non-negative integer greater than every earlier row's step; other lines stay
@@ -69,25 +79,40 @@ internal sealed class LineStream
     private readonly StorageAccount _storage;
     private readonly string _tableName;
     private readonly bool _stepped;
+    private readonly int _flushLines;
+    private readonly TimeSpan _flushAge;
 
     // The derived state and rollup pages each run's last round committed, with their ETags, so the
     // next post skips reading them. A cached state is trusted only inside one atomic transaction that
     // is If-Match its ETag (a stale entry then fails with 412 and the round is redone from storage);
-    // any other decision (nothing to fold, deleting redundant chunks, a round too big for one
-    // transaction) reloads the state first. An entry is taken out while a request uses it, so two
-    // requests of this instance never share one.
+    // any other decision (nothing to fold, deleting redundant chunks) reloads the state first. An entry
+    // is taken out while a request uses it, so two requests of this instance never share one. It also
+    // holds the run's pending rollups (null: not known here, rebuilt from the stored lines when needed).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CachedRound> _cache = new(StringComparer.Ordinal);
 
-    private sealed record CachedRound(StreamState State, Dictionary<string, TableEntity> Pages);
+    private sealed record CachedRound(StreamState State, Dictionary<string, TableEntity> Pages, PendingRollup? Pending);
 
-    /// <summary>A cached state must not decide this round (see <see cref="_cache"/>): reload and redo it.</summary>
-    private sealed class ReloadStateException : Exception;
+    /// <summary>
+    /// The rollup points of lines [RollupApplied, Applied) not yet written to pages, and since when they wait.
+    /// <see cref="Rebuilt"/>: read back from the stored lines (a cache miss), which a flush then pays off once.
+    /// </summary>
+    private sealed class PendingRollup
+    {
+        public RollupPoints Points { get; } = new();
 
-    public LineStream(StorageAccount storage, string tableName, bool stepped)
+        public long Since { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        public bool Rebuilt { get; init; }
+    }
+
+    public LineStream(StorageAccount storage, string tableName, bool stepped, HistoryOptions? options = null)
     {
         _storage = storage;
         _tableName = tableName;
         _stepped = stepped;
+        options ??= new HistoryOptions();
+        _flushLines = Math.Max(1, options.RollupFlushLines);
+        _flushAge = TimeSpan.FromSeconds(Math.Max(0, options.RollupFlushSeconds));
     }
 
     public Task<TableStore> TableAsync() => _storage.TableAsync(_tableName);
@@ -262,6 +287,12 @@ internal sealed class LineStream
         public long Applied { get; set; }
         public long? MaxStep { get; set; }
 
+        /// <summary>Lines [0, RollupApplied) are in the rollup pages (history; see the class remarks).</summary>
+        public long RollupApplied { get; set; }
+
+        /// <summary>The last effective step of lines [0, RollupApplied): the pages are complete through it.</summary>
+        public long? RollupMaxStep { get; set; }
+
         /// <summary>The first effective step, when known (states stored before it was recorded have none).</summary>
         public long? FirstStep { get; set; }
 
@@ -281,11 +312,16 @@ internal sealed class LineStream
             return new StreamState();
         }
         var maxStep = entity.GetInt64("MaxStep") is { } m && m >= 0 ? m : (long?)null;
+        var applied = entity.GetInt64("Applied") ?? 0;
+        // A state stored before rollups were deferred has every folded line in its pages.
+        var rollupApplied = entity.GetInt64("RollupApplied");
         var json = LineCodec.Decompress(LineCodec.ReadData(entity));
         return new StreamState
         {
-            Applied = entity.GetInt64("Applied") ?? 0,
+            Applied = applied,
             MaxStep = maxStep,
+            RollupApplied = rollupApplied ?? applied,
+            RollupMaxStep = rollupApplied is null ? maxStep : entity.GetInt64("RollupMaxStep") is { } r && r >= 0 ? r : null,
             FirstStep = entity.GetInt64("FirstStep") is { } f && f >= 0 ? f : null,
             RollupLevels = entity.GetInt32("Levels") ?? M4Levels.LegacyLevelCount,
             Keys = KeyIndex.Deserialize(json, maxStep),
@@ -299,6 +335,8 @@ internal sealed class LineStream
         {
             ["Applied"] = state.Applied,
             ["MaxStep"] = state.MaxStep ?? -1L,
+            ["RollupApplied"] = state.RollupApplied,
+            ["RollupMaxStep"] = state.RollupMaxStep ?? -1L,
             ["FirstStep"] = state.FirstStep ?? -1L,
             ["Levels"] = state.RollupLevels,
             ["KeyCount"] = state.Keys.Count,
@@ -329,7 +367,7 @@ internal sealed class LineStream
         {
             await WriteChunksAsync(run, chunks, cancellationToken).ConfigureAwait(false);
         }
-        return await AdvanceAsync(run, own, lines, unwritten, cancellationToken).ConfigureAwait(false);
+        return await AdvanceAsync(run, own, lines, unwritten, flush: false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Chunks this small (no spilled blob, well under a transaction's size) may ride in the round's transaction.</summary>
@@ -341,9 +379,15 @@ internal sealed class LineStream
     private const int MaxChunksInRound = 8;
     private const long MaxChunkBytesInRound = 1_000_000;
 
-    /// <summary>Folds stored lines past the watermark into the derived data until it reaches a gap.</summary>
+    /// <summary>Folds stored lines past the watermark into the derived data until it reaches a gap, and writes the pending rollup pages.</summary>
     public Task<StreamAppendResult> AdvanceAsync(RunKey run, CancellationToken cancellationToken) =>
-        AdvanceAsync(run, new Dictionary<string, (int, int)>(StringComparer.Ordinal), [], null, cancellationToken);
+        AdvanceAsync(run, new Dictionary<string, (int, int)>(StringComparer.Ordinal), [], null, flush: true, cancellationToken);
+
+    /// <summary>
+    /// Writes the run's pending rollup pages (lines [RollupApplied, Applied)) and folds any stored lines
+    /// waiting past the watermark: what a completing run, a fork and a rebuild do so finished runs read pages only.
+    /// </summary>
+    public Task<StreamAppendResult> FlushAsync(RunKey run, CancellationToken cancellationToken) => AdvanceAsync(run, cancellationToken);
 
     /// <param name="unwritten">
     /// The post's chunks when not stored yet: they go into the first round's transaction when that round
@@ -351,7 +395,8 @@ internal sealed class LineStream
     /// together, so a stale cache stores nothing); before any other round, or after that transaction
     /// fails, they are stored on their own first, as without a cache.
     /// </param>
-    private async Task<StreamAppendResult> AdvanceAsync(RunKey run, Dictionary<string, (int First, int Count)> own, IReadOnlyList<string> ownLines, List<(TableEntity Entity, byte[]? SpilledData, int First, int Count)>? unwritten, CancellationToken cancellationToken)
+    /// <param name="flush">Write the pending rollup pages whether or not a flush is due.</param>
+    private async Task<StreamAppendResult> AdvanceAsync(RunKey run, Dictionary<string, (int First, int Count)> own, IReadOnlyList<string> ownLines, List<(TableEntity Entity, byte[]? SpilledData, int First, int Count)>? unwritten, bool flush, CancellationToken cancellationToken)
     {
         var keysAdded = 0;
         var conflicts = 0;
@@ -374,6 +419,12 @@ internal sealed class LineStream
                 // every writer that leaves a chunk unfolded behind a gap changes that ETag (TouchStateAsync),
                 // so a missed chunk makes the commit fail and the round is redone from a listing.
                 segments = ownSegments;
+            }
+            else if (known is not null && flush && own.Count == 0 && known.Pending is not null && state.RollupApplied < state.Applied)
+            {
+                // A flush of this instance's pending rollups: its transaction is If-Match the cached state,
+                // so it needs no listing (lines stored past the watermark are folded by their own writers).
+                segments = [];
             }
             else
             {
@@ -402,7 +453,8 @@ internal sealed class LineStream
                 round.Add(segment with { To = to });
                 end = to;
             }
-            if (round.Count == 0)
+            var flushOnly = round.Count == 0 && flush && _stepped && state.RollupApplied < state.Applied;
+            if (round.Count == 0 && !flushOnly)
             {
                 if (segments.Count > 0)
                 {
@@ -419,31 +471,29 @@ internal sealed class LineStream
                     }
                     return new StreamAppendResult(lineCount, state.MaxStep, keysAdded);
                 }
-                Remember(run, state, null);
+                Remember(run, state, known?.Pages, known?.Pending);
                 return new StreamAppendResult(lineCount, state.MaxStep, keysAdded);
             }
-            var consumedListing = segments.Count == round.Count && segments[^1].To == end;
-            var fromCache = known is not null;
+            var consumedListing = segments.Count == round.Count && (round.Count == 0 || segments[^1].To == end);
             var cachedPages = known?.Pages;
+            var pending = known?.Pending;
             known = null;
             try
             {
-                var lines = await LoadSegmentsAsync(run, round, own, ownLines, cancellationToken).ConfigureAwait(false);
-                var (added, pages) = await ApplyRoundAsync(run, state, lines, fromCache, cachedPages, inferAbsentPages: conflicts == 0, unwritten, cancellationToken).ConfigureAwait(false);
+                // A new instance (or one that lost its cache) first reads the lines still pending back.
+                pending ??= await LoadPendingAsync(run, state, cancellationToken).ConfigureAwait(false);
+                var lines = round.Count == 0 ? [] : await LoadSegmentsAsync(run, round, own, ownLines, cancellationToken).ConfigureAwait(false);
+                var (added, pages, stillPending) = await ApplyRoundAsync(run, state, lines, pending, cachedPages, inferAbsentPages: conflicts == 0, unwritten, flush, cancellationToken).ConfigureAwait(false);
                 unwritten = null;
                 keysAdded += added;
-                known = state.ETag is null ? null : new CachedRound(state, pages ?? new Dictionary<string, TableEntity>(StringComparer.Ordinal));
+                known = state.ETag is null ? null : new CachedRound(state, pages, stillPending);
                 if (consumedListing)
                 {
                     // Everything contiguous in our listing is folded. A chunk written after our listing is
                     // folded by its own writer, whose listing (made after its write) sees ours.
-                    Remember(run, state, known?.Pages);
+                    Remember(run, state, known?.Pages, known?.Pending);
                     return new StreamAppendResult(lineCount, state.MaxStep, keysAdded);
                 }
-            }
-            catch (ReloadStateException)
-            {
-                // The round was too big for one transaction: redo it from the stored state.
             }
             catch (Exception ex) when (ex is ConflictException or NotFoundException && ++conflicts < MaxAttempts)
             {
@@ -451,6 +501,31 @@ internal sealed class LineStream
                 await Task.Delay(Random.Shared.Next(5, 20 + 10 * Math.Min(conflicts, 10)), cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// The rollup points of lines [RollupApplied, Applied) read back from storage, judged against RollupMaxStep
+    /// as their rounds judged them (effective steps only). Bounded by the flush policy's pending lines (plus one round).
+    /// </summary>
+    private async Task<PendingRollup> LoadPendingAsync(RunKey run, StreamState state, CancellationToken cancellationToken)
+    {
+        if (!_stepped || state.RollupApplied >= state.Applied)
+        {
+            return new PendingRollup();
+        }
+        var pending = new PendingRollup { Rebuilt = true };
+        var running = state.RollupMaxStep;
+        await foreach (var line in ScanLinesAsync(run, state.RollupApplied, state.Applied, cancellationToken).ConfigureAwait(false))
+        {
+            var row = HistoryValues.ParseRow(line.Index, line.Text);
+            if (row?.Step is not { } step || (running is { } max && step <= max))
+            {
+                continue;
+            }
+            running = step;
+            pending.Points.Add(row, step);
+        }
+        return pending;
     }
 
     /// <summary>
@@ -487,8 +562,8 @@ internal sealed class LineStream
         }
     }
 
-    /// <summary>Keeps a committed state (and its round's pages) for the run's next post, bounded in runs.</summary>
-    private void Remember(RunKey run, StreamState state, Dictionary<string, TableEntity>? pages)
+    /// <summary>Keeps a committed state (with its last flush's pages and the pending rollups) for the run's next post, bounded in runs.</summary>
+    private void Remember(RunKey run, StreamState state, Dictionary<string, TableEntity>? pages, PendingRollup? pending)
     {
         if (state.ETag is null)
         {
@@ -498,7 +573,7 @@ internal sealed class LineStream
         {
             _cache.Clear();
         }
-        var entry = new CachedRound(state, pages ?? new Dictionary<string, TableEntity>(StringComparer.Ordinal));
+        var entry = new CachedRound(state, pages ?? new Dictionary<string, TableEntity>(StringComparer.Ordinal), pending);
         // Two requests of this instance may finish in either order: keep the further advanced state.
         _cache.AddOrUpdate(run.PartitionKey, entry, (_, other) => other.State.Applied > state.Applied ? other : entry);
     }
@@ -551,22 +626,22 @@ internal sealed class LineStream
         return result;
     }
 
-    /// <summary>One round: fold the lines (which start at the watermark) and commit the derived data.</summary>
     /// <summary>
-    /// One round: fold the lines (which start at the watermark) and commit the derived data: the touched
-    /// rollup pages, the step-index entry and the state in ONE transaction If-Match the state's ETag when
-    /// they fit one, else pages first and then step entry + state. Returns the keys added and, after a
-    /// single transaction, the written pages with their new ETags (for the next round).
+    /// One round: fold the lines (which start at the watermark; none for a flush alone) into the key index and
+    /// <paramref name="pending"/>, and commit: the step-index entry and the state, plus — when a flush is due — the
+    /// pending rollups' pages with RollupApplied advanced to the round's end. ONE transaction If-Match the state's
+    /// ETag when it fits, else consecutive transactions each carrying the state If-Match its latest ETag (the last
+    /// one advances RollupApplied). Returns the keys added, the pages to keep for the next flush (written ones with
+    /// their new ETags, or <paramref name="cachedPages"/> when nothing was written) and the rollups still pending.
     /// </summary>
-    private async Task<(int KeysAdded, Dictionary<string, TableEntity>? Pages)> ApplyRoundAsync(RunKey run, StreamState state, List<StoredLine> lines, bool fromCache, Dictionary<string, TableEntity>? cachedPages, bool inferAbsentPages, List<(TableEntity Entity, byte[]? SpilledData, int First, int Count)>? unwrittenChunks, CancellationToken cancellationToken)
+    private async Task<(int KeysAdded, Dictionary<string, TableEntity> Pages, PendingRollup Pending)> ApplyRoundAsync(RunKey run, StreamState state, List<StoredLine> lines, PendingRollup pending, Dictionary<string, TableEntity>? cachedPages, bool inferAbsentPages, List<(TableEntity Entity, byte[]? SpilledData, int First, int Count)>? unwrittenChunks, bool flush, CancellationToken cancellationToken)
     {
-        var chunkActions = unwrittenChunks?.ConvertAll(c => new TableTransactionAction(TableTransactionActionType.UpsertReplace, c.Entity)) ?? [];
+        var body = unwrittenChunks?.ConvertAll(c => new TableTransactionAction(TableTransactionActionType.UpsertReplace, c.Entity)) ?? [];
         var from = state.Applied;
-        var to = lines[^1].Index + 1;
+        var to = lines.Count > 0 ? lines[^1].Index + 1 : state.Applied;
         var maxBefore = state.MaxStep;
         long? minEffective = null;
         var keysAdded = 0;
-        var points = new RollupPoints();
         foreach (var line in lines)
         {
             var row = HistoryValues.ParseRow(line.Index, line.Text);
@@ -582,7 +657,7 @@ internal sealed class LineStream
                 }
                 state.MaxStep = step;
                 minEffective ??= step;
-                points.Add(row, step);
+                pending.Points.Add(row, step);
             }
             keysAdded += state.Keys.AddRow(row.Flat);
         }
@@ -593,57 +668,92 @@ internal sealed class LineStream
             state.FirstStep = minEffective;
         }
         var table = await TableAsync().ConfigureAwait(false);
-        var contributions = new Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>>();
-        points.AddTo(contributions, state.RollupLevels);
-        var pageActions = contributions.Count > 0
-            ? await BuildPageActionsAsync(run, contributions, to, inferAbsentPages ? maxBefore : long.MaxValue, cachedPages, cancellationToken).ConfigureAwait(false)
-            : [];
-        state.Applied = to;
-        var stateActions = new List<TableTransactionAction>(2);
-        if (_stepped)
+        var flushing = !_stepped || flush || pending.Rebuilt || to - state.RollupApplied >= _flushLines || System.Diagnostics.Stopwatch.GetElapsedTime(pending.Since) >= _flushAge;
+        var pageCount = 0;
+        if (flushing && !pending.Points.IsEmpty)
         {
-            var stepEntry = new TableEntity(run.PartitionKey, StepIndexKey(from, to))
+            var contributions = new Dictionary<(int Level, long Page, string Metric), List<(int Slot, long Line, long Step, double Value)>>();
+            pending.Points.AddTo(contributions, state.RollupLevels);
+            // Pages exist only for steps folded into them: through RollupMaxStep (or past it after a flush
+            // whose last transaction failed, which Add detects as a conflict; the retry reads every page).
+            var pageActions = await BuildPageActionsAsync(run, contributions, to, inferAbsentPages ? state.RollupMaxStep : long.MaxValue, cachedPages, cancellationToken).ConfigureAwait(false);
+            pageCount = pageActions.Count;
+            body.AddRange(pageActions);
+        }
+        var rollupBefore = (state.RollupApplied, state.RollupMaxStep);
+        state.Applied = to;
+        if (flushing)
+        {
+            state.RollupApplied = to;
+            state.RollupMaxStep = state.MaxStep;
+        }
+        if (_stepped && lines.Count > 0)
+        {
+            body.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(run.PartitionKey, StepIndexKey(from, to))
             {
                 ["Start"] = from,
                 ["End"] = to,
                 ["MaxBefore"] = maxBefore ?? -1L,
                 ["MinStep"] = minEffective ?? -1L,
                 ["MaxStep"] = minEffective is null ? -1L : state.MaxStep!.Value,
-            };
-            stateActions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, stepEntry));
+            }));
         }
         var stateEntity = StateEntity(run, state);
-        stateActions.Add(state.ETag is { } etag
-            ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, stateEntity, etag)
-            : new TableTransactionAction(TableTransactionActionType.Add, stateEntity));
-        var all = new List<TableTransactionAction>(chunkActions.Count + pageActions.Count + stateActions.Count);
-        all.AddRange(chunkActions);
-        all.AddRange(pageActions);
-        all.AddRange(stateActions);
-        if (TableStore.FitsOneTransaction(all))
+        var groups = GroupWithState(body, stateEntity);
+        var written = pageCount > 0 ? new Dictionary<string, TableEntity>(pageCount, StringComparer.Ordinal) : cachedPages ?? new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+        for (var g = 0; g < groups.Count; g++)
         {
-            var etags = await table.SubmitTransactionAsync(all, cancellationToken).ConfigureAwait(false);
-            var pages = new Dictionary<string, TableEntity>(pageActions.Count, StringComparer.Ordinal);
-            for (var i = 0; i < pageActions.Count; i++)
+            var entity = stateEntity;
+            if (g < groups.Count - 1)
             {
-                if (etags[chunkActions.Count + i] is { } pageETag && pageActions[i].Entity is TableEntity page)
+                // Not the last transaction: the state advances everything but the rollup watermark, whose
+                // pages are not all written yet.
+                entity = StateEntity(run, state);
+                entity["RollupApplied"] = rollupBefore.RollupApplied;
+                entity["RollupMaxStep"] = rollupBefore.RollupMaxStep ?? -1L;
+            }
+            var actions = new List<TableTransactionAction>(groups[g].Count + 1);
+            actions.AddRange(groups[g]);
+            actions.Add(state.ETag is { } etag
+                ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, etag)
+                : new TableTransactionAction(TableTransactionActionType.Add, entity));
+            var etags = await table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < actions.Count - 1; i++)
+            {
+                if (pageCount > 0 && etags[i] is { } pageETag && actions[i].Entity is TableEntity page && page.RowKey.StartsWith("m:", StringComparison.Ordinal))
                 {
                     page.ETag = pageETag;
-                    pages[page.RowKey] = page;
+                    written[page.RowKey] = page;
                 }
             }
             state.ETag = etags[^1];
-            return (keysAdded, pages);
         }
-        if (fromCache || chunkActions.Count > 0)
+        return (keysAdded, written, flushing ? new PendingRollup() : pending);
+    }
+
+    /// <summary>
+    /// Splits a round's writes into transactions that each leave room for the state entity: at most
+    /// <see cref="TableStore.MaxBatchEntities"/> entities and <see cref="MaxBatchWireBytes"/> (estimated, base64 included) each.
+    /// A round that writes nothing but the state is one empty group.
+    /// </summary>
+    private static List<List<TableTransactionAction>> GroupWithState(List<TableTransactionAction> body, TableEntity stateEntity)
+    {
+        const long PerEntityOverhead = 1024;
+        var room = MaxBatchWireBytes - (TableStore.Validate(stateEntity) + PerEntityOverhead);
+        var groups = new List<List<TableTransactionAction>> { new() };
+        long bytes = 0;
+        foreach (var action in body)
         {
-            // Only an atomic If-Match on the state may rest on a cached state (and unwritten chunks
-            // come only with a cached one): the caller stores the chunks and redoes the round.
-            throw new ReloadStateException();
+            var size = TableStore.Validate(action.Entity) + PerEntityOverhead;
+            if (groups[^1].Count > 0 && (groups[^1].Count == TableStore.MaxBatchEntities - 1 || bytes + size > room))
+            {
+                groups.Add([]);
+                bytes = 0;
+            }
+            groups[^1].Add(action);
+            bytes += size;
         }
-        await table.SubmitBatchAsync(pageActions, cancellationToken).ConfigureAwait(false);
-        state.ETag = (await table.SubmitTransactionAsync(stateActions, cancellationToken).ConfigureAwait(false))[^1];
-        return (keysAdded, null);
+        return groups;
     }
 
     /// <summary>

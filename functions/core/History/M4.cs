@@ -232,12 +232,23 @@ internal static class M4Compute
     /// </summary>
     public static List<M4Bucket> Combine(M4Levels.Plan plan, IEnumerable<(long BucketIndex, M4Accumulator Aggregate)> levelBuckets, IEnumerable<M4Point> rawPoints)
     {
-        var result = new M4Accumulator[plan.BucketCount];
         var (rollupStart, rollupEnd) = plan.RollupSpan();
+        return Combine(plan, rollupStart, rollupEnd, levelBuckets, rawPoints);
+    }
+
+    /// <summary>
+    /// As <see cref="Combine(M4Levels.Plan, IEnumerable{ValueTuple{long, M4Accumulator}}, IEnumerable{M4Point})"/>
+    /// with level buckets serving steps [rollupStart, rollupEnd) (inside the plan's span): an end inside a level
+    /// bucket means that bucket holds only its steps before the end (rollups behind a watermark) and raw points
+    /// supply the rest of it.
+    /// </summary>
+    public static List<M4Bucket> Combine(M4Levels.Plan plan, long rollupStart, long rollupEnd, IEnumerable<(long BucketIndex, M4Accumulator Aggregate)> levelBuckets, IEnumerable<M4Point> rawPoints)
+    {
+        var result = new M4Accumulator[plan.BucketCount];
         if (rollupStart < rollupEnd)
         {
             var firstBucket = M4Levels.FloorDiv(rollupStart, plan.LevelWidth);
-            var lastBucket = M4Levels.FloorDiv(rollupEnd, plan.LevelWidth) - 1;
+            var lastBucket = M4Levels.FloorDiv(rollupEnd - 1, plan.LevelWidth);
             foreach (var (index, aggregate) in levelBuckets)
             {
                 if (index >= firstBucket && index <= lastBucket)

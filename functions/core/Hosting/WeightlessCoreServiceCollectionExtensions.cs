@@ -29,6 +29,7 @@ internal static class WeightlessCoreServiceCollectionExtensions
     public static IServiceCollection AddWeightlessCore(this IServiceCollection services, IConfiguration configuration, string serviceName)
     {
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section));
+        services.AddOptions<History.HistoryOptions>().Bind(configuration.GetSection(History.HistoryOptions.Section));
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section));
         services.AddOptions<AdminOptions>().Bind(configuration.GetSection(AdminOptions.Section));
         services.AddOptions<EntraSettings>().Bind(configuration.GetSection(EntraSettings.Section));

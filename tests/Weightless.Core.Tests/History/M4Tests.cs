@@ -283,6 +283,41 @@ public class M4Tests
     }
 
     [Fact]
+    public void Rollups_behind_a_watermark_combined_with_raw_rows_after_it_equal_brute_force()
+    {
+        // Pages hold only the points through the rollup watermark's last step (a writer's pending rollups are
+        // not written yet): the span ends there, mid-bucket, and raw rows supply every later step.
+        var random = new Random(20261129);
+        var cases = 0;
+        for (var trial = 0; trial < 120; trial++)
+        {
+            var points = Series(random, trial % 6, random.Next(2, 6000));
+            var watermark = points[random.Next(0, points.Count)].Step;
+            var folded = points.Where(p => p.Step <= watermark).ToList();
+            var levels = Enumerable.Range(0, M4Levels.Widths.Length).Select(l => LevelBuckets(folded, l, random)).ToArray();
+            var first = points[0].Step;
+            var last = points[^1].Step;
+            for (var query = 0; query < 4; query++)
+            {
+                var min = random.Next(0, 2) == 0 ? random.NextInt64(0, first + 1) : random.NextInt64(0, last + 1);
+                var max = random.Next(0, 2) == 0 ? last + random.Next(0, 100) : random.NextInt64(min, last + 200);
+                var plan = M4Levels.PlanQuery(min, max, random.Next(1, 60));
+                if (plan.IsRaw)
+                {
+                    continue;
+                }
+                plan = plan with { NoDataBefore = min <= first, NoDataAfter = max >= last };
+                var (start, end) = plan.RollupSpan();
+                end = Math.Min(end, watermark + 1);
+                var raw = points.Where(p => p.Step < start || p.Step >= end).ToList();
+                Assert.Equal(M4Compute.BruteForce(points, plan), M4Compute.Combine(plan, start, end, levels[plan.Level], raw));
+                cases++;
+            }
+        }
+        Assert.True(cases > 150, $"{cases} rollup plans");
+    }
+
+    [Fact]
     public void Runs_with_the_legacy_level_set_are_planned_with_its_widths_only()
     {
         Assert.Equal(64, M4Levels.PlanQuery(0, 99_999, 1000).LevelWidth);

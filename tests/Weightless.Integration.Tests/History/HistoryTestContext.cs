@@ -8,19 +8,30 @@ using Weightless.Tests.Infrastructure;
 
 namespace Weightless.Integration.Tests.History;
 
-/// <summary>The history stores over Azurite, with a name prefix of their own.</summary>
+/// <summary>
+/// The history stores over Azurite, with a name prefix of their own. Rollup pages are written once enough
+/// lines are pending (300 by default, so the tests' posts of 100-700 lines leave runs with both written and
+/// pending rollups).
+/// </summary>
 internal sealed class HistoryTestContext
 {
-    public HistoryTestContext()
+    public HistoryTestContext(int rollupFlushLines = 300)
     {
         Storage = new StorageAccount(Options.Create(new StorageOptions { ConnectionString = AzuriteFixture.ConnectionString, TablePrefix = AzuriteFixture.NewPrefix() }), new StorageMetrics());
-        History = new HistoryStore(Storage, TimeProvider.System);
+        HistoryOptions = new HistoryOptions { RollupFlushLines = rollupFlushLines };
+        History = NewInstance();
         Events = new EventsStore(Storage);
         Console = new ConsoleLogStore(Storage);
         Ingestor = new FileStreamIngestor(History, Events, Console);
     }
 
     public StorageAccount Storage { get; }
+
+    public HistoryOptions HistoryOptions { get; }
+
+    /// <summary>Another history store over the same tables: a second instance with caches of its own.</summary>
+    public HistoryStore NewInstance() => new(Storage, TimeProvider.System, Options.Create(HistoryOptions));
+
     public HistoryStore History { get; }
     public EventsStore Events { get; }
     public ConsoleLogStore Console { get; }
@@ -45,9 +56,14 @@ internal sealed class HistoryTestContext
 
     public static List<string> Lines(long fromStep, int count) => Enumerable.Range(0, count).Select(i => Line(fromStep + i)).ToList();
 
-    /// <summary>Everything derived, as comparable text: key index, decoded rollup slots (not watermarks), line count.</summary>
+    /// <summary>
+    /// Everything derived, as comparable text: key index, decoded rollup slots (not watermarks), line count —
+    /// after writing the run's pending rollups (as its completion does), since when pages are written depends on
+    /// which instance folded which post.
+    /// </summary>
     public async Task<string> DerivedSnapshotAsync(RunKey run)
     {
+        await History.FlushRollupsAsync(run);
         var keys = (await History.GetKeysAsync(run)).ToHistoryKeys().ToJsonString();
         var table = await Storage.TableAsync(HistoryStore.TableName);
         var pages = new List<string>();

@@ -18,6 +18,7 @@ public class M4StorageFormatTests
     /// <summary>Rewrites a run's derived data as the previous version stored it: levels 0-3 only, fixed-width pages, no level count or first step in the state.</summary>
     private async Task MakeLegacyAsync(RunKey run)
     {
+        await History.FlushRollupsAsync(run);
         var table = await _context.Storage.TableAsync(HistoryStore.TableName);
         var pages = new List<TableEntity>();
         await foreach (var entity in table.QueryPartitionAsync<TableEntity>(run.PartitionKey, "m:", "m;"))
@@ -46,6 +47,9 @@ public class M4StorageFormatTests
         var state = (await table.GetAsync<TableEntity>(run.PartitionKey, "keys"))!;
         state.Remove("Levels");
         state.Remove("FirstStep");
+        // Nor a rollup watermark: every folded line was in the pages.
+        state.Remove("RollupApplied");
+        state.Remove("RollupMaxStep");
         await table.UpsertAsync(state);
     }
 
@@ -83,6 +87,7 @@ public class M4StorageFormatTests
 
         await History.AppendHistoryAsync(run, 2100, HistoryTestContext.Lines(2100, 900));
         await AssertMatchesBruteForceAsync(run, M4Levels.LegacyLevelCount, random);
+        await History.FlushRollupsAsync(run);
         var table = await _context.Storage.TableAsync(HistoryStore.TableName);
         var levels = new HashSet<int>();
         var formats = new HashSet<int>();
