@@ -90,20 +90,21 @@ internal sealed class HistoryQueryBench : IBenchScenario
             await seedProvider.GetRequiredService<TenancyService>().CreateUserAsync(Entity, null, isInstanceAdmin: false, cancellationToken);
             var runs = seedProvider.GetRequiredService<RunService>();
             var ingestor = seedProvider.GetRequiredService<FileStreamIngestor>();
+            var historyStore = seedProvider.GetRequiredService<HistoryStore>();
             foreach (var id in chartIds.Concat(dashIds).Prepend(longRun))
             {
                 await runs.UpsertAsync(admin, new UpsertRunCommand { Entity = Entity, Project = Project, Name = id, State = "finished" }, cancellationToken);
             }
             var seed = Stopwatch.StartNew();
-            await SeedAsync(ingestor, new RunKey(Entity, Project, longRun), steps, 1, batch, cancellationToken);
+            await SeedAsync(ingestor, historyStore, new RunKey(Entity, Project, longRun), steps, 1, batch, cancellationToken);
             Console.WriteLine($"seeded {longRun}: {steps:N0} steps x 1 metric in {seed.Elapsed.TotalSeconds:N1} s ({steps / seed.Elapsed.TotalSeconds:N0} rows/s through FileStreamIngestor)");
             seed.Restart();
             await Parallel.ForEachAsync(chartIds, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (id, ct) =>
-                await SeedAsync(ingestor, new RunKey(Entity, Project, id), chartSteps, chartMetrics, batch, ct));
+                await SeedAsync(ingestor, historyStore, new RunKey(Entity, Project, id), chartSteps, chartMetrics, batch, ct));
             var chartRows = chartSteps * chartRuns;
             Console.WriteLine($"seeded {chartRuns} chart runs: {chartRows:N0} rows x {chartMetrics} metrics in {seed.Elapsed.TotalSeconds:N1} s ({chartRows / seed.Elapsed.TotalSeconds:N0} rows/s, 4 runs in parallel)");
             await Parallel.ForEachAsync(dashIds, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (id, ct) =>
-                await SeedAsync(ingestor, new RunKey(Entity, Project, id), dashSteps, dashMetrics, batch, ct));
+                await SeedAsync(ingestor, historyStore, new RunKey(Entity, Project, id), dashSteps, dashMetrics, batch, ct));
         }
 
         var extraRuns = (int)options.Long("extra-runs", 0);
@@ -114,13 +115,14 @@ internal sealed class HistoryQueryBench : IBenchScenario
             await using var seedProvider = Provider();
             var runs = seedProvider.GetRequiredService<RunService>();
             var ingestor = seedProvider.GetRequiredService<FileStreamIngestor>();
+            var historyStore = seedProvider.GetRequiredService<HistoryStore>();
             var tag = Guid.NewGuid().ToString("N")[..6];
             var extraIds = Enumerable.Range(0, extraRuns).Select(i => "x" + tag + i.ToString("D3", CultureInfo.InvariantCulture)).ToList();
             var seed = Stopwatch.StartNew();
             await Parallel.ForEachAsync(extraIds, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (id, ct) =>
             {
                 await runs.UpsertAsync(admin, new UpsertRunCommand { Entity = Entity, Project = Project, Name = id, State = "finished" }, ct);
-                await SeedAsync(ingestor, new RunKey(Entity, Project, id), extraSteps, extraMetrics, batch, ct);
+                await SeedAsync(ingestor, historyStore, new RunKey(Entity, Project, id), extraSteps, extraMetrics, batch, ct);
             });
             Console.WriteLine($"seeded {extraRuns} extra runs: {extraRuns * extraSteps:N0} rows x {extraMetrics} metrics in {seed.Elapsed.TotalSeconds:N1} s");
         }
@@ -224,13 +226,15 @@ internal sealed class HistoryQueryBench : IBenchScenario
         return 0;
     }
 
-    private static async Task SeedAsync(FileStreamIngestor ingestor, RunKey run, long steps, int metrics, int batch, CancellationToken cancellationToken)
+    private static async Task SeedAsync(FileStreamIngestor ingestor, HistoryStore history, RunKey run, long steps, int metrics, int batch, CancellationToken cancellationToken)
     {
         for (long offset = 0; offset < steps; offset += batch)
         {
             var count = (int)Math.Min(batch, steps - offset);
             await ingestor.ApplyAsync(run, FileStreamRequest.Parse(Body(offset, count, metrics)), cancellationToken);
         }
+        // The run completes (file_stream's complete): its pending rollup pages are written.
+        await history.FlushRollupsAsync(run, cancellationToken);
     }
 
     private static byte[] Body(long offset, int count, int metrics)

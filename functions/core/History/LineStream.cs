@@ -93,14 +93,15 @@ internal sealed class LineStream
     private sealed record CachedRound(StreamState State, Dictionary<string, TableEntity> Pages, PendingRollup? Pending);
 
     /// <summary>
-    /// The rollup points of lines [RollupApplied, Applied) not yet written to pages, and since when they wait.
-    /// <see cref="Rebuilt"/>: read back from the stored lines (a cache miss), which a flush then pays off once.
+    /// The rollup points of lines [RollupApplied, Applied) not yet written to pages, and since when they wait
+    /// (the first pending point's fold). <see cref="Rebuilt"/>: read back from the stored lines (a cache miss),
+    /// which a flush then pays off once.
     /// </summary>
     private sealed class PendingRollup
     {
         public RollupPoints Points { get; } = new();
 
-        public long Since { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+        public long Since { get; set; } = System.Diagnostics.Stopwatch.GetTimestamp();
 
         public bool Rebuilt { get; init; }
     }
@@ -642,6 +643,10 @@ internal sealed class LineStream
         var maxBefore = state.MaxStep;
         long? minEffective = null;
         var keysAdded = 0;
+        if (pending.Points.IsEmpty)
+        {
+            pending.Since = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
         foreach (var line in lines)
         {
             var row = HistoryValues.ParseRow(line.Index, line.Text);
