@@ -76,6 +76,9 @@ internal sealed class LineStream
     private const string StateRow = "keys";
     private const int MaxCachedRuns = 512;
 
+    /// <summary>Pending rollup points per run at most (~2.4 MB): a run with many metrics writes its pages sooner than the line threshold.</summary>
+    private const long MaxPendingPoints = 100_000;
+
     private readonly StorageAccount _storage;
     private readonly string _tableName;
     private readonly bool _stepped;
@@ -385,10 +388,21 @@ internal sealed class LineStream
         AdvanceAsync(run, new Dictionary<string, (int, int)>(StringComparer.Ordinal), [], null, flush: true, cancellationToken);
 
     /// <summary>
-    /// Writes the run's pending rollup pages (lines [RollupApplied, Applied)) and folds any stored lines
-    /// waiting past the watermark: what a completing run, a fork and a rebuild do so finished runs read pages only.
+    /// Writes the run's pending rollup pages (lines [RollupApplied, Applied)), if any (one point read when none):
+    /// what a completing run and a fork do so finished runs read pages only.
     /// </summary>
-    public Task<StreamAppendResult> FlushAsync(RunKey run, CancellationToken cancellationToken) => AdvanceAsync(run, cancellationToken);
+    public async Task FlushAsync(RunKey run, CancellationToken cancellationToken)
+    {
+        if (!_stepped)
+        {
+            return;
+        }
+        var stored = await ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
+        if (stored.RollupApplied < stored.Applied)
+        {
+            await AdvanceAsync(run, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <param name="unwritten">
     /// The post's chunks when not stored yet: they go into the first round's transaction when that round
@@ -673,7 +687,10 @@ internal sealed class LineStream
             state.FirstStep = minEffective;
         }
         var table = await TableAsync().ConfigureAwait(false);
-        var flushing = !_stepped || flush || pending.Rebuilt || to - state.RollupApplied >= _flushLines || System.Diagnostics.Stopwatch.GetElapsedTime(pending.Since) >= _flushAge;
+        var flushing = !_stepped || flush || pending.Rebuilt
+            || to - state.RollupApplied >= _flushLines
+            || pending.Points.Count >= MaxPendingPoints
+            || System.Diagnostics.Stopwatch.GetElapsedTime(pending.Since) >= _flushAge;
         var pageCount = 0;
         if (flushing && !pending.Points.IsEmpty)
         {
@@ -772,6 +789,9 @@ internal sealed class LineStream
 
         public bool IsEmpty => _byMetric.Count == 0;
 
+        /// <summary>Points held (24 bytes each).</summary>
+        public long Count { get; private set; }
+
         public void Add(HistoryRow row, long step)
         {
             foreach (var (key, value) in row.Flat)
@@ -783,6 +803,7 @@ internal sealed class LineStream
                 ref var list = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_byMetric, key, out _);
                 list ??= [];
                 list.Add((row.LineIndex, step, number));
+                Count++;
             }
         }
 

@@ -249,30 +249,44 @@ public class M4Tests
         Assert.True(compactBytes * 2 <= fixedBytes, $"compact {compactBytes} B vs fixed {fixedBytes} B");
     }
 
+    /// <summary>
+    /// 120 random series of every kind, each with its rollup (not raw) plans for 4 random ranges that reach past
+    /// the data's ends (the chart's default range) or cut into it, NoDataBefore/NoDataAfter set as the store sets them.
+    /// </summary>
+    private static IEnumerable<(List<M4Point> Points, List<M4Levels.Plan> Plans)> RollupCases(Random random)
+    {
+        for (var trial = 0; trial < 120; trial++)
+        {
+            var points = Series(random, trial % 6, random.Next(2, 6000));
+            var first = points[0].Step;
+            var last = points[^1].Step;
+            var plans = new List<M4Levels.Plan>();
+            for (var query = 0; query < 4; query++)
+            {
+                var min = random.Next(0, 2) == 0 ? random.NextInt64(0, first + 1) : random.NextInt64(0, last + 1);
+                var max = random.Next(0, 2) == 0 ? last + random.Next(0, 100) : random.NextInt64(min, last + 200);
+                var plan = M4Levels.PlanQuery(min, max, random.Next(1, 60));
+                if (!plan.IsRaw)
+                {
+                    plans.Add(plan with { NoDataBefore = min <= first, NoDataAfter = max >= last });
+                }
+            }
+            yield return (points, plans);
+        }
+    }
+
     [Fact]
     public void Edge_level_buckets_past_the_range_are_served_from_rollups_exactly_when_the_run_has_no_data_beyond()
     {
         var random = new Random(1129);
         var cases = 0;
-        for (var trial = 0; trial < 120; trial++)
+        foreach (var (points, plans) in RollupCases(random))
         {
-            var points = Series(random, trial % 6, random.Next(1, 6000));
             var levels = Enumerable.Range(0, M4Levels.Widths.Length).Select(l => LevelBuckets(points, l, random)).ToArray();
-            var first = points[0].Step;
-            var last = points[^1].Step;
-            for (var query = 0; query < 4; query++)
+            foreach (var plan in plans)
             {
-                // Ranges that reach past the data's ends (the chart's default range) and ones that cut into it.
-                var min = random.Next(0, 2) == 0 ? random.NextInt64(0, first + 1) : random.NextInt64(0, last + 1);
-                var max = random.Next(0, 2) == 0 ? last + random.Next(0, 100) : random.NextInt64(min, last + 200);
-                var plan = M4Levels.PlanQuery(min, max, random.Next(1, 60));
-                if (plan.IsRaw)
-                {
-                    continue;
-                }
-                plan = plan with { NoDataBefore = min <= first, NoDataAfter = max >= last };
                 var (start, end) = plan.RollupSpan();
-                Assert.True(start >= end || ((!plan.NoDataBefore || start <= min) && (!plan.NoDataAfter || end > max)));
+                Assert.True(start >= end || ((!plan.NoDataBefore || start <= plan.MinStep) && (!plan.NoDataAfter || end > plan.MaxStep)));
                 // Raw points only where the rollup does not reach: none at all when the range encloses the data.
                 var raw = points.Where(p => p.Step < start || p.Step >= end).ToList();
                 Assert.Equal(M4Compute.BruteForce(points, plan), M4Compute.Combine(plan, levels[plan.Level], raw));
@@ -289,24 +303,13 @@ public class M4Tests
         // not written yet): the span ends there, mid-bucket, and raw rows supply every later step.
         var random = new Random(20261129);
         var cases = 0;
-        for (var trial = 0; trial < 120; trial++)
+        foreach (var (points, plans) in RollupCases(random))
         {
-            var points = Series(random, trial % 6, random.Next(2, 6000));
             var watermark = points[random.Next(0, points.Count)].Step;
             var folded = points.Where(p => p.Step <= watermark).ToList();
             var levels = Enumerable.Range(0, M4Levels.Widths.Length).Select(l => LevelBuckets(folded, l, random)).ToArray();
-            var first = points[0].Step;
-            var last = points[^1].Step;
-            for (var query = 0; query < 4; query++)
+            foreach (var plan in plans)
             {
-                var min = random.Next(0, 2) == 0 ? random.NextInt64(0, first + 1) : random.NextInt64(0, last + 1);
-                var max = random.Next(0, 2) == 0 ? last + random.Next(0, 100) : random.NextInt64(min, last + 200);
-                var plan = M4Levels.PlanQuery(min, max, random.Next(1, 60));
-                if (plan.IsRaw)
-                {
-                    continue;
-                }
-                plan = plan with { NoDataBefore = min <= first, NoDataAfter = max >= last };
                 var (start, end) = plan.RollupSpan();
                 end = Math.Min(end, watermark + 1);
                 var raw = points.Where(p => p.Step < start || p.Step >= end).ToList();

@@ -231,9 +231,14 @@ public sealed class WandbControlPlaneTests(WandbTestHost host) : IClassFixture<W
         Assert.Equal(200, status);
         Assert.Null(first!["exitcode"]);
         Assert.Equal(JsonValueKind.Object, first["limits"]!.GetValueKind());
+        // The rows' rollup pages wait (History:RollupFlushLines, 4,096) until the run completes.
+        var history = host.Services.GetRequiredService<Weightless.Core.History.HistoryStore>();
+        var stored = new RunKey(user, "hist", "h1");
+        Assert.Equal(0, (await history.GetM4ExtentAsync(stored)).RollupApplied);
 
         await host.FileStreamAsync(key, user, "hist", "h1", new { complete = false, failed = false, dropped = 0, uploaded = new[] { "wandb-metadata.json" } });
         await host.FileStreamAsync(key, user, "hist", "h1", new { complete = true, exitcode = 0, dropped = 0, uploaded = Array.Empty<string>() });
+        Assert.Equal(130, (await history.GetM4ExtentAsync(stored)).RollupApplied);
 
         var run = (await host.DataAsync(key, WandbDocuments.Run, new { project = "hist", entity = user, name = "h1" }))["project"]!["run"]!;
         Assert.Equal("finished", run["state"]!.GetValue<string>());
