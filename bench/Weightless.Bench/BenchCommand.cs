@@ -12,6 +12,7 @@ internal static class BenchCommand
     [
         new IngestScenario(),
         new IngestHttpScenario(),
+        new IngestProfileScenario(),
         new QueryBench(),
         new HistoryQueryBench(),
         new ArtifactBench(),

@@ -283,7 +283,7 @@ internal sealed class IngestScenario : IBenchScenario
     private static void Report(string title, long rows, Meter meter) =>
         Console.WriteLine($"{title}: {rows:N0} rows in {meter.Wall.TotalSeconds:N1} s = {rows / meter.Wall.TotalSeconds:N0} rows/s; process CPU {meter.Cpu.TotalSeconds:N1} s = {meter.Cpu.TotalMicroseconds / rows:N1} us/row");
 
-    private static List<string> Lines(long offset, int count, int metrics)
+    internal static List<string> Lines(long offset, int count, int metrics)
     {
         var lines = new List<string>(count);
         var builder = new StringBuilder(64 + metrics * 32);
@@ -304,7 +304,7 @@ internal sealed class IngestScenario : IBenchScenario
         return lines;
     }
 
-    private static byte[] Body(long offset, int count, int metrics) =>
+    internal static byte[] Body(long offset, int count, int metrics) =>
         JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
             ["files"] = new Dictionary<string, object>

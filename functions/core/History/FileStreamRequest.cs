@@ -45,6 +45,22 @@ internal sealed class FileStreamRequest
 
     public FileStreamFile? File(string name) => Files.GetValueOrDefault(name);
 
+    /// <summary>True when some file carries at least one line (an empty post is a heartbeat).</summary>
+    public bool HasContent
+    {
+        get
+        {
+            foreach (var file in Files.Values)
+            {
+                if (file.Content.Count > 0)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
     public static async Task<FileStreamRequest> ParseAsync(Stream body, CancellationToken cancellationToken = default)
     {
         using var buffer = new MemoryStream();
@@ -162,7 +178,7 @@ internal sealed class FileStreamRequest
                     break;
             }
         }
-        if (totalBytes > MaxPostBytes)
+        if (totalBytes > MaxPostBytes && ExactBytes(files) > MaxPostBytes)
         {
             throw new TooLargeException($"A file_stream post may carry at most {MaxPostBytes / (1024 * 1024)} MiB of lines.", "files");
         }
@@ -210,21 +226,29 @@ internal sealed class FileStreamRequest
                     {
                         throw new ValidationFailedException($"'{field}.content' must be an array of lines (strings).", field + ".content");
                     }
+                    lines.EnsureCapacity(lines.Count + property.Value.GetArrayLength());
                     var index = 0;
                     foreach (var line in property.Value.EnumerateArray())
                     {
-                        var lineField = $"{field}.content[{index}]";
                         if (line.ValueKind != JsonValueKind.String)
                         {
+                            var lineField = LineField(field, index);
                             throw new ValidationFailedException($"'{lineField}' must be a string.", lineField);
                         }
                         var text = line.GetString()!;
-                        var bytes = Encoding.UTF8.GetByteCount(text);
-                        totalBytes += bytes;
+                        // The escaped text between the quotes is never shorter than the UTF-8 of the line it
+                        // stands for, so it bounds the line's size without counting it (the exact count is
+                        // needed only near the limits).
+                        long bytes = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(line).Length - 2;
                         if (bytes > MaxValueBytes)
                         {
-                            CheckValueSizes(name, text, bytes, lineField);
+                            bytes = Encoding.UTF8.GetByteCount(text);
+                            if (bytes > MaxValueBytes)
+                            {
+                                CheckValueSizes(name, text, bytes, LineField(field, index));
+                            }
                         }
+                        totalBytes += bytes;
                         lines.Add(text);
                         index++;
                     }
@@ -233,6 +257,22 @@ internal sealed class FileStreamRequest
         }
         return new FileStreamFile(name, offset, lines);
     }
+
+    /// <summary>The UTF-8 size of every line (<see cref="ParseFile"/> sums upper bounds).</summary>
+    private static long ExactBytes(Dictionary<string, FileStreamFile> files)
+    {
+        long bytes = 0;
+        foreach (var file in files.Values)
+        {
+            foreach (var line in file.Content)
+            {
+                bytes += Encoding.UTF8.GetByteCount(line);
+            }
+        }
+        return bytes;
+    }
+
+    private static string LineField(string field, int index) => $"{field}.content[{index}]";
 
     /// <summary>
     /// A line over 1 MiB is only accepted when it is JSON whose every value (media references

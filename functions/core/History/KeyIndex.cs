@@ -51,28 +51,53 @@ internal sealed class KeyIndex
         }
         var added = 0;
         var position = 0;
-        foreach (var (key, value) in flat)
+        // The two maps rows come as (HistoryValues.ParseRow) are walked with their struct enumerators:
+        // through the interface every row would box one.
+        switch (flat)
         {
-            Dictionary<string, long>? counts;
-            if (ReferenceEquals(_lastKeys[position], key))
-            {
-                counts = _lastCounts[position];
-            }
-            else
-            {
-                if (!_keys.TryGetValue(key, out counts))
+            case JsonLineObject line:
+                foreach (var (key, value) in line)
                 {
-                    counts = new Dictionary<string, long>(1, StringComparer.Ordinal);
-                    _keys[key] = counts;
-                    added++;
+                    added += CountValue(position++, key, value);
                 }
-                _lastKeys[position] = key;
-                _lastCounts[position] = counts;
-            }
-            position++;
-            var type = HistoryValues.TypeName(value);
-            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, type, out _)++;
+                break;
+            case Dictionary<string, object?> map:
+                foreach (var (key, value) in map)
+                {
+                    added += CountValue(position++, key, value);
+                }
+                break;
+            default:
+                foreach (var (key, value) in flat)
+                {
+                    added += CountValue(position++, key, value);
+                }
+                break;
         }
+        return added;
+    }
+
+    /// <summary>Counts one value of the key at <paramref name="position"/> in its row; 1 when the key is new.</summary>
+    private int CountValue(int position, string key, object? value)
+    {
+        var added = 0;
+        Dictionary<string, long>? counts;
+        if (ReferenceEquals(_lastKeys[position], key))
+        {
+            counts = _lastCounts[position];
+        }
+        else
+        {
+            if (!_keys.TryGetValue(key, out counts))
+            {
+                counts = new Dictionary<string, long>(1, StringComparer.Ordinal);
+                _keys[key] = counts;
+                added = 1;
+            }
+            _lastKeys[position] = key;
+            _lastCounts[position] = counts;
+        }
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, HistoryValues.TypeName(value), out _)++;
         return added;
     }
 

@@ -72,16 +72,24 @@ internal static class LineCodec
 
     public static List<string> Decode(ReadOnlySpan<byte> compressed)
     {
-        var raw = Decompress(compressed);
-        var lines = new List<string>();
-        var position = 0;
-        while (position < raw.Length)
+        var (buffer, length) = DecompressPooled(compressed);
+        try
         {
-            var length = (int)ReadVarint(raw, ref position);
-            lines.Add(Encoding.UTF8.GetString(raw, position, length));
-            position += length;
+            var raw = buffer.AsSpan(0, length);
+            var lines = new List<string>();
+            var position = 0;
+            while (position < raw.Length)
+            {
+                var size = (int)ReadVarint(raw, ref position);
+                lines.Add(Encoding.UTF8.GetString(raw.Slice(position, size)));
+                position += size;
+            }
+            return lines;
         }
-        return lines;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     public static byte[] Compress(ReadOnlySpan<byte> raw) => Compress(raw, BrotliQuality, BrotliWindow);
@@ -105,11 +113,61 @@ internal static class LineCodec
 
     public static byte[] Decompress(ReadOnlySpan<byte> compressed)
     {
-        using var input = new MemoryStream(compressed.ToArray(), writable: false);
-        using var brotli = new BrotliStream(input, CompressionMode.Decompress);
-        using var output = new MemoryStream(compressed.Length * 6);
-        brotli.CopyTo(output);
-        return output.ToArray();
+        var (buffer, length) = DecompressPooled(compressed);
+        try
+        {
+            return buffer.AsSpan(0, length).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Decompresses into a buffer rented from the shared pool (the caller returns it) and gives the
+    /// decompressed length: no stream objects, and the buffer grows (doubling) only for blocks that
+    /// compressed better than the first guess.
+    /// </summary>
+    private static (byte[] Buffer, int Length) DecompressPooled(ReadOnlySpan<byte> compressed)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(compressed.Length * 8L, 256, Array.MaxLength));
+        var written = 0;
+        using var decoder = new BrotliDecoder();
+        try
+        {
+            while (true)
+            {
+                var status = decoder.Decompress(compressed, buffer.AsSpan(written), out var consumed, out var produced);
+                compressed = compressed[consumed..];
+                written += produced;
+                switch (status)
+                {
+                    case OperationStatus.Done:
+                        return (buffer, written);
+                    case OperationStatus.DestinationTooSmall:
+                        if (buffer.Length >= Array.MaxLength)
+                        {
+                            throw new InvalidDataException("A compressed block is too large to decode.");
+                        }
+                        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, Array.MaxLength));
+                        buffer.AsSpan(0, written).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                        break;
+                    case OperationStatus.NeedMoreData when written == 0 && consumed == 0 && compressed.IsEmpty:
+                        // No data at all (an entity without parts): nothing, as a stream reader gives.
+                        return (buffer, 0);
+                    default:
+                        throw new InvalidDataException("A compressed block is not valid Brotli data.");
+                }
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
     }
 
     /// <summary>Stores <paramref name="data"/> in <c>Data0..DataN</c> (and a <c>DataParts</c> count).</summary>
@@ -139,12 +197,22 @@ internal static class LineCodec
         {
             return entity.GetBinary(DataPrefix + "0") ?? [];
         }
-        using var output = new MemoryStream();
+        var total = 0;
         for (var i = 0; i < parts; i++)
         {
-            output.Write(entity.GetBinary(DataPrefix + i) ?? []);
+            total += entity.GetBinary(DataPrefix + i)?.Length ?? 0;
         }
-        return output.ToArray();
+        var data = new byte[total];
+        var offset = 0;
+        for (var i = 0; i < parts; i++)
+        {
+            if (entity.GetBinary(DataPrefix + i) is { } part)
+            {
+                part.CopyTo(data, offset);
+                offset += part.Length;
+            }
+        }
+        return data;
     }
 
     /// <summary>Writes <paramref name="value"/> as a LEB128 varint; returns the bytes written.</summary>

@@ -46,8 +46,12 @@ internal sealed class FileStreamHandler(Authenticator authenticator, RunService 
             throw new ConflictException($"Run '{key.RunId}' is being rewound; retry shortly.");
         }
         stage?.Lap(FileStreamStageProfile.Stage.RunLookup);
-        var body = await RequestBodies.ReadAsync(http.Request, cancellationToken).ConfigureAwait(false);
-        var request = FileStreamRequest.Parse(body);
+        FileStreamRequest request;
+        using (var body = await RequestBodies.ReadPooledAsync(http.Request, cancellationToken).ConfigureAwait(false))
+        {
+            // The parsed request holds its own strings: the body's buffer goes back to the pool right away.
+            request = FileStreamRequest.Parse(body.Memory);
+        }
         stage?.Lap(FileStreamStageProfile.Stage.ParseBody);
         var applied = await ingestor.ApplyAsync(key, request, cancellationToken).ConfigureAwait(false);
         if (applied.Complete)
@@ -67,7 +71,7 @@ internal sealed class FileStreamHandler(Authenticator authenticator, RunService 
             ExitCode = applied.ExitCode,
             Failed = applied.Failed,
             Preempting = applied.Preempting,
-            HasData = request.Files.Values.Any(f => f.Content.Count > 0),
+            HasData = request.HasContent,
         }, cancellationToken, current).ConfigureAwait(false)
             ?? throw new NotFoundException($"Run '{key.RunId}' not found in {key.Entity}/{key.Project}.");
         if (run.RewindingSince is not null)

@@ -218,8 +218,20 @@ internal sealed class TableStore(TableClient client, StorageMetrics metrics)
     private static long Base64Overhead(int bytes) => ((bytes + 2) / 3 * 4) - bytes;
 
     /// <summary>True when <paramref name="actions"/> fit one atomic transaction (<see cref="SubmitTransactionAsync"/>).</summary>
-    public static bool FitsOneTransaction(IReadOnlyList<TableTransactionAction> actions) =>
-        actions.Count > 0 && Chunk(actions).Skip(1).FirstOrDefault() is null;
+    public static bool FitsOneTransaction(IReadOnlyList<TableTransactionAction> actions)
+    {
+        if (actions.Count is 0 or > MaxBatchEntities)
+        {
+            return false;
+        }
+        // What Chunk would do, without building the chunks: one action always makes a chunk of its own.
+        long bytes = 0;
+        foreach (var action in actions)
+        {
+            bytes += Validate(action.Entity) + BatchOverheadPerEntity;
+        }
+        return actions.Count == 1 || bytes <= MaxBatchBytes;
+    }
 
     /// <summary>
     /// Submits <paramref name="actions"/> (one partition, <see cref="FitsOneTransaction"/>) as ONE atomic
@@ -227,12 +239,30 @@ internal sealed class TableStore(TableClient client, StorageMetrics metrics)
     /// </summary>
     public async Task<IReadOnlyList<ETag?>> SubmitTransactionAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken = default)
     {
-        if (!FitsOneTransaction(actions) || actions.Any(a => !string.Equals(a.Entity.PartitionKey, actions[0].Entity.PartitionKey, StringComparison.Ordinal)))
+        if (!FitsOneTransaction(actions) || !OnePartition(actions))
         {
             throw new InvalidOperationException("A single transaction needs 1-100 actions in one partition under the batch size limit.");
         }
         var responses = await SubmitChunkAsync(actions, cancellationToken).ConfigureAwait(false);
-        return [.. actions.Select((_, i) => i < responses.Count ? responses[i].Headers.ETag : null)];
+        var etags = new ETag?[actions.Count];
+        for (var i = 0; i < etags.Length && i < responses.Count; i++)
+        {
+            etags[i] = responses[i].Headers.ETag;
+        }
+        return etags;
+    }
+
+    private static bool OnePartition(IReadOnlyList<TableTransactionAction> actions)
+    {
+        var partition = actions[0].Entity.PartitionKey;
+        for (var i = 1; i < actions.Count; i++)
+        {
+            if (!string.Equals(actions[i].Entity.PartitionKey, partition, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private async Task<IReadOnlyList<Response>> SubmitChunkAsync(IReadOnlyList<TableTransactionAction> chunk, CancellationToken cancellationToken)
