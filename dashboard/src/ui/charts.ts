@@ -10,6 +10,7 @@ import { api, type M4Series, type Run } from '../lib/api';
 import { M4Cache, planRequests, type PanelNeed, type SeriesRange } from '../lib/chartdata';
 import { isLinePanel, type PanelSpec, type SectionSpec } from '../lib/layout';
 import type { SmoothingSettings } from '../lib/smoothing';
+import { mark } from '../lib/perf';
 import { h } from './dom';
 import { LinePlot, type PlotSeries } from './lineplot';
 import { createRunPanel, type RunPanel } from './runpanels';
@@ -122,6 +123,7 @@ export class ChartsArea {
   }
 
   update(input: ChartsInput): Promise<boolean> {
+    mark('charts:update');
     const previous = this.input;
     this.input = input;
     const generation = ++this.generation;
@@ -282,12 +284,16 @@ export class ChartsArea {
     let failure: Error | null = null;
     const worker = async () => {
       while (next < plan.length && !abort.signal.aborted) {
-        const planned = plan[next++]!;
+        const index = next++;
+        const planned = plan[index]!;
         try {
+          mark(`m4:${index}:sent`);
           const answer = await api.m4(input.entity, input.project, planned.request, abort.signal);
+          mark(`m4:${index}:decoded`);
           if (generation !== this.generation) return;
           this.cache.put(planned.range, planned.request, answer);
           this.drawCompleted();
+          mark(`m4:${index}:drawn`);
         } catch (e) {
           if (abort.signal.aborted) return;
           failure ??= e as Error;
@@ -303,6 +309,7 @@ export class ChartsArea {
     this.drawCompleted();
     if (!(await this.drawOffScreen(generation))) return false;
     this.timings.allPanelsMs = performance.now();
+    mark('panels:all');
     if (this.zoomAt !== null) {
       this.timings.zoomRefinedMs = performance.now() - this.zoomAt;
       this.zoomAt = null;
@@ -399,7 +406,10 @@ export class ChartsArea {
     view.drawn = mode;
     view.figure.dataset['drawn'] = mode;
     view.stale = false;
-    if (mode === 'exact' && this.timings.firstPanelMs === 0) this.timings.firstPanelMs = performance.now();
+    if (mode === 'exact' && this.timings.firstPanelMs === 0) {
+      this.timings.firstPanelMs = performance.now();
+      mark('panels:first');
+    }
     return true;
   }
 
