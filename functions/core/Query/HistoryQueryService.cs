@@ -46,9 +46,10 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
     /// of after it (the answer's <c>lastSteps</c> says which runs they were).
     /// </para>
     /// </summary>
-    public async Task<ProjectHistoryKeysDto> GetKeysAsync(Principal principal, string entity, string project, IReadOnlyList<string>? runIds, CancellationToken cancellationToken, int? first = null)
+    public async Task<ProjectHistoryKeysDto> GetKeysAsync(Principal principal, string entity, string project, IReadOnlyList<string>? runIds, CancellationToken cancellationToken, int? first = null, M4WireTiming? timing = null)
     {
         var ids = runIds?.Distinct(StringComparer.Ordinal).ToList() ?? [];
+        var listed = false;
         if (ids.Count == 0 && first is { } firstCount)
         {
             if (firstCount is < 1 or > MaxKeysRuns)
@@ -57,6 +58,8 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
             }
             var page = await runs.ListRunsAsync(principal, entity, project, new RunQuerySpec(null, RunQueryEngine.DefaultSort, firstCount, null), cancellationToken).ConfigureAwait(false);
             ids = page.Runs.Select(r => r.Id).ToList();
+            listed = true;
+            timing?.Phase("list");
             if (ids.Count == 0)
             {
                 return new ProjectHistoryKeysDto([], new Dictionary<string, long?>(StringComparer.Ordinal));
@@ -66,11 +69,17 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
         {
             throw new ValidationFailedException($"Name 1–{MaxKeysRuns} runs, or 'first'.", "runs");
         }
-        await runs.RequireRunsAsync(principal, entity, project, ids, Role.Viewer, MaxConcurrentRuns, cancellationToken).ConfigureAwait(false);
+        if (!listed)
+        {
+            // (Runs the list gave are live runs of the project, and listing checked the caller's role.)
+            await runs.RequireRunsAsync(principal, entity, project, ids, Role.Viewer, MaxConcurrentRuns, cancellationToken).ConfigureAwait(false);
+            timing?.Phase("access");
+        }
         var indexes = new KeyIndex[ids.Count];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentRuns, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), parallel, async (i, ct) =>
             indexes[i] = await history.GetKeysAsync(new RunKey(entity, project, ids[i]), ct).ConfigureAwait(false)).ConfigureAwait(false);
+        timing?.Phase("keys");
         var merged = new SortedDictionary<string, (Dictionary<string, long> Types, int Runs)>(StringComparer.Ordinal);
         foreach (var index in indexes)
         {

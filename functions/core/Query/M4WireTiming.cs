@@ -5,9 +5,9 @@ using System.Text;
 namespace Weightless.Core.Query;
 
 /// <summary>
-/// Where one M4 call spent its time, phase by phase (wall time), sent back as a <c>Server-Timing</c>
-/// header so the browser's resource timing shows the server's share of each chart request next to
-/// the network and decoding (the dashboard's first-render timeline reads it).
+/// Where one M4 (or project history keys) call spent its time, phase by phase (wall time), sent back as a
+/// <c>Server-Timing</c> header so the browser's resource timing shows the server's share of each chart
+/// request next to the network and decoding (the dashboard's first-render timeline reads it).
 /// </summary>
 internal sealed class M4WireTiming
 {

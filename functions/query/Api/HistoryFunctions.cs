@@ -86,9 +86,13 @@ internal sealed class HistoryFunctions
     [Function("QueryProjectHistoryKeys")]
     public async Task<IResult> QueryProjectHistoryKeys([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/entities/{entity}/projects/{project}/runs/history/keys")] HttpRequest req, string entity, string project, CancellationToken cancellationToken)
     {
+        var timing = new M4WireTiming();
         var principal = await _auth.AuthenticateAsync(req.HttpContext, cancellationToken);
         var body = await RequestBody.ReadJsonAsync<ProjectHistoryKeysRequest>(req, cancellationToken);
-        return QueryParameters.Json(await _history.GetKeysAsync(principal, entity, project, body.Runs, cancellationToken, body.First));
+        timing.Phase("auth");
+        var keys = await _history.GetKeysAsync(principal, entity, project, body.Runs, cancellationToken, body.First, timing);
+        req.HttpContext.Response.Headers[M4WireTiming.HeaderName] = timing.HeaderValue();
+        return QueryParameters.Json(keys);
     }
 
     [Function("GetSystemMetrics")]
