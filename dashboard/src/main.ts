@@ -2,6 +2,7 @@
 // the top bar (theme, sign-out), sign-in, entities and projects pages.
 
 import './styles.css';
+import { mark, timeline } from './lib/perf';
 import { api, ApiError, requestLog, setUnauthenticatedHandler } from './lib/api';
 import { entraConfig, hasCredential, setApiKey, signInWithEntra, signOut } from './lib/auth';
 import { decodeViewState, encodeViewState, parseRoute, routePath, type Route, type ViewState } from './lib/urlstate';
@@ -9,6 +10,7 @@ import { clear, h } from './ui/dom';
 import { renderRunPage } from './ui/runpage';
 import { WorkspacePage } from './ui/workspace';
 
+mark('script');
 const app = document.getElementById('app')!;
 const main = h('main#main', { tabIndex: -1 });
 let workspace: { key: string; page: WorkspacePage } | null = null;
@@ -217,6 +219,6 @@ document.addEventListener('click', (e) => {
 window.addEventListener('popstate', () => void render());
 
 // For the browser tests: what the dashboard asked the API, and the last timings.
-Object.assign(window, { __weightless: { requestLog, timings: () => workspace?.page.figures() } });
+Object.assign(window, { __weightless: { requestLog, timings: () => workspace?.page.figures(), timeline } });
 
 void render();

@@ -148,10 +148,12 @@ describe('decodeM4Columns', () => {
     expect(Object.is(c!.last, -0)).toBe(true);
   });
 
-  it('reads the dashboard’s 8 columns in any order, and rejects a short or foreign answer', () => {
-    const columns = [...M4_COLUMNS].reverse();
+  it('reads the dashboard’s 6 columns in any order (and first/count when present), and rejects a short or foreign answer', () => {
+    const columns = [...M4_COLUMNS, 'firstY', 'count'].reverse();
     const buffer = encodeColumns('_runtime', columns, [{ run: 'r', metric: 'm', source: 'raw', rows: [full, empty] }]);
     expect(decodeM4Columns(buffer).series[0]!.buckets[0]).toEqual({ xStart: 0, xEnd: 99, lastX: 98, first: 0.1, min: -1e-300, max: Number.MAX_VALUE, last: 1 / 3, count: 100 });
+    const drawnOnly = encodeColumns('_runtime', [...M4_COLUMNS], [{ run: 'r', metric: 'm', source: 'raw', rows: [full, empty] }]);
+    expect(decodeM4Columns(drawnOnly).series[0]!.buckets[0]).toEqual({ xStart: 0, xEnd: 99, lastX: 98, first: NaN, min: -1e-300, max: Number.MAX_VALUE, last: 1 / 3, count: 0 });
     expect(() => decodeM4Columns(buffer.slice(0, buffer.byteLength - 8))).toThrow(/truncated/);
     expect(() => decodeM4Columns(encodeColumns('_step', ['start', 'end'], []))).toThrow(/lacks columns/);
     expect(() => decodeM4Columns(new TextEncoder().encode('{"series":[]}').buffer as ArrayBuffer)).toThrow(/Not an M4/);

@@ -17,7 +17,8 @@ namespace Weightless.Dashboard.Tests;
 /// 20) runs × 20 metrics × WEIGHTLESS_DASHBOARD_PERF_STEPS (default 1,000) steps, seeded through
 /// HistoryStore in 50,000-line posts, WEIGHTLESS_DASHBOARD_PERF_SEED_PARALLEL (default 4) runs at a
 /// time; raise the steps for the 100,000-step figure, and set WEIGHTLESS_DASHBOARD_PERF_PREFIX
-/// (see <see cref="DashboardHost.PersistentPrefix"/>) to seed once and measure many times.
+/// (see <see cref="DashboardHost.PersistentPrefix"/>) to seed once and measure many times;
+/// WEIGHTLESS_DASHBOARD_PERF_PLANS=3 times only the cold and two default first renders.
 /// </summary>
 [Collection(DashboardCollection.Name)]
 public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper output)
@@ -57,15 +58,21 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         {
             ("", "first load on this host (cold server caches), default plan"),
             ("", "on-screen panels' request first, then the rest (default)"),
+            ("", "the default plan again (the machine is shared: the spread of two warm loads)"),
             ("localStorage.setItem('weightless.m4Format', 'json');", "the same with the JSON M4 answer (before the columns format)"),
             ("localStorage.setItem('weightless.m4PanelsPerRequest', '1');", "1 request per panel"),
             ("localStorage.setItem('weightless.m4OnScreenFirst', '2');", "1 request for all panels"),
         };
-        // Beyond the default 20 runs only the cold, default and JSON loads are timed (each load is long).
-        foreach (var (settings, label) in plans.Take(runs > 20 ? 3 : plans.Length))
+        // Beyond the default 20 runs only the cold, two default and the JSON loads are timed (each load is long).
+        // WEIGHTLESS_DASHBOARD_PERF_PLANS: time only the first N of them (a quick before/after).
+        foreach (var (settings, label) in plans.Take(Math.Min(Setting("WEIGHTLESS_DASHBOARD_PERF_PLANS", plans.Length), runs > 20 ? 4 : plans.Length)))
         {
-            var (firstPanel, allPanels, m4) = await FirstRenderAsync(project, runs, settings);
+            var (firstPanel, allPanels, m4, timeline) = await FirstRenderAsync(project, runs, settings);
             output.WriteLine($"workspace first render, {Metrics} panels × {runs} runs, {label}: first panel drawn {firstPanel:F0} ms after navigation start, all {Metrics} panels loaded and drawn {allPanels:F0} ms (goal < 2000 ms); M4 requests (ms, request to response end): {string.Join(", ", m4.Select(t => t.ToString("F0", CultureInfo.InvariantCulture)))}");
+            if (settings.Length == 0)
+            {
+                output.WriteLine(timeline);
+            }
         }
 
         await CompareM4FormatsAsync(project, runs, metrics);
@@ -112,13 +119,13 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
 
     /// <summary>
     /// The M4 answer for every run × metric at 500 buckets (what the 20 panels ask for), as JSON and as
-    /// columns (the dashboard's 8): bytes and server time to the last byte, best of 3 (the machine is shared).
+    /// columns (the dashboard's 6): bytes and server time to the last byte, best of 3 (the machine is shared).
     /// </summary>
     private async Task CompareM4FormatsAsync(string project, int runs, IReadOnlyList<string> metrics)
     {
         var path = $"/api/v1/entities/{DashboardHost.Entity}/projects/{project}/runs/history/m4";
         var body = new { runs = Enumerable.Range(0, Math.Min(runs, 100)).Select(SeededProject.RunId).ToArray(), metrics, buckets = 500 };
-        foreach (var (query, label) in new[] { ("", "JSON"), ("?format=columns&columns=start,end,count,lastX,firstY,lastY,minY,maxY", "columns") })
+        foreach (var (query, label) in new[] { ("", "JSON"), ("?format=columns&columns=start,end,lastX,lastY,minY,maxY", "columns") })
         {
             var best = double.MaxValue;
             long bytes = 0;
@@ -135,7 +142,7 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
     }
 
     /// <summary>Opens the workspace in a fresh page with the request-plan <paramref name="settings"/> (a script); in-page ms after navigation start.</summary>
-    private async Task<(double FirstPanel, double AllPanels, List<double> M4)> FirstRenderAsync(string project, int runs, string settings)
+    private async Task<(double FirstPanel, double AllPanels, List<double> M4, string Timeline)> FirstRenderAsync(string project, int runs, string settings)
     {
         var page = await host.NewPageAsync(signedIn: true);
         var m4 = new System.Collections.Concurrent.ConcurrentQueue<double>();
@@ -153,7 +160,8 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         await page.GotoAsync($"/{DashboardHost.Entity}/{project}?first={runs}");
         await page.WaitForFunctionAsync("() => document.body.dataset.chartsReady", null, new() { Timeout = 600_000 });
         var timings = await DashboardPage.TimingsAsync(page);
+        var timeline = await DashboardPage.TimelineAsync(page);
         await page.Context.CloseAsync();
-        return (timings.GetProperty("firstPanelMs").GetDouble(), timings.GetProperty("allPanelsMs").GetDouble(), [.. m4]);
+        return (timings.GetProperty("firstPanelMs").GetDouble(), timings.GetProperty("allPanelsMs").GetDouble(), [.. m4], timeline);
     }
 }

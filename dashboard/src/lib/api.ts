@@ -227,6 +227,12 @@ export const api = {
   projectHistoryKeys: async (entity: string, project: string, runs: string[], signal?: AbortSignal) =>
     (await request<{ keys: (HistoryKey & { runs: number })[] }>('POST', `${projectPath(entity, project)}/runs/history/keys`, { runs }, signal)).keys,
 
+  /** The history keys of the project's first <paramref name="first"/> runs (newest first) and which runs they were. */
+  projectHistoryKeysOfFirst: async (entity: string, project: string, first: number, signal?: AbortSignal) => {
+    const answer = await request<{ keys: (HistoryKey & { runs: number })[]; lastSteps: Record<string, number | null> }>('POST', `${projectPath(entity, project)}/runs/history/keys`, { first }, signal);
+    return { keys: answer.keys, runs: Object.keys(answer.lastSteps) };
+  },
+
   async m4(entity: string, project: string, req: M4Request, signal?: AbortSignal): Promise<M4Series[]> {
     const body: Record<string, unknown> = { runs: req.runs, metrics: req.metrics, xAxis: req.xAxis, buckets: req.buckets };
     if (req.min !== undefined) body['min'] = req.min;

@@ -91,8 +91,11 @@ export function m4Geometry(buckets: readonly M4Bucket[], vp: Viewport): M4Geomet
 /** Media type of the compact M4 answer (`?format=columns`, functions/core/Query/M4Wire.cs). */
 export const M4_COLUMNS_TYPE = 'application/vnd.weightless.m4-columns';
 
-/** The columns the charts draw from (the answer has 12; these 8 are 2/3 of the bytes). */
-export const M4_COLUMNS = ['start', 'end', 'count', 'lastX', 'firstY', 'lastY', 'minY', 'maxY'] as const;
+/** The columns the charts draw from (the answer has 12; these 6 are half of the bytes). */
+export const M4_COLUMNS = ['start', 'end', 'lastX', 'lastY', 'minY', 'maxY'] as const;
+
+/** Read when the answer has them (first value, points in the bucket); NaN and 0 otherwise. */
+const OPTIONAL_COLUMNS = ['firstY', 'count'] as const;
 
 export interface M4ColumnsAnswer {
   xAxis: string;
@@ -132,11 +135,12 @@ export function decodeM4Columns(buffer: ArrayBuffer): M4ColumnsAnswer {
   };
   const series = header.series.map((s) => {
     const cols = header.columns.map(() => column(s.count));
-    const [start, end, count, lastX, first, last, min, max] = M4_COLUMNS.map((c) => cols[index.get(c)!]!) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    const [start, end, lastX, last, min, max] = M4_COLUMNS.map((c) => cols[index.get(c)!]!) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    const [first, count] = OPTIONAL_COLUMNS.map((c) => (index.has(c) ? cols[index.get(c)!]! : null));
     const buckets: M4Bucket[] = new Array(s.count);
     for (let i = 0; i < s.count; i++) {
       const empty = Number.isNaN(min[i]!);
-      buckets[i] = { xStart: start[i]!, xEnd: end[i]!, lastX: empty ? end[i]! : lastX[i]!, first: first[i]!, min: min[i]!, max: max[i]!, last: last[i]!, count: count[i]! };
+      buckets[i] = { xStart: start[i]!, xEnd: end[i]!, lastX: empty ? end[i]! : lastX[i]!, first: first ? first[i]! : NaN, min: min[i]!, max: max[i]!, last: last[i]!, count: count ? count[i]! : 0 };
     }
     return { run: s.run, metric: s.metric, source: s.source, buckets };
   });

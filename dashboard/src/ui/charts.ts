@@ -10,6 +10,7 @@ import { api, type M4Series, type Run } from '../lib/api';
 import { M4Cache, planRequests, type PanelNeed, type SeriesRange } from '../lib/chartdata';
 import { isLinePanel, type PanelSpec, type SectionSpec } from '../lib/layout';
 import type { SmoothingSettings } from '../lib/smoothing';
+import { mark } from '../lib/perf';
 import { h } from './dom';
 import { LinePlot, type PlotSeries } from './lineplot';
 import { createRunPanel, type RunPanel } from './runpanels';
@@ -51,6 +52,9 @@ export interface ChartsCallbacks {
 
 const X_LABELS: Record<string, string> = { _step: 'Step', _runtime: 'Relative time (s)', _timestamp: 'Wall time (s)' };
 
+/** Drawing time per task when off-screen panels catch up (input waits at most about this long). */
+const OFF_SCREEN_SLICE_MS = 50;
+
 /** A re-bucketed answer is asked for this long after the last zoom gesture (a burst asks once). */
 const ZOOM_DEBOUNCE_MS = 120;
 
@@ -90,6 +94,9 @@ export interface ChartTimings {
   zoomRefinedMs: number;
   /** M4 requests the last update sent. */
   requests: number;
+  /** Panels drawn off screen (after the on-screen ones) and the time those draws took, in total. */
+  offScreenPanels: number;
+  offScreenDrawMs: number;
 }
 
 export class ChartsArea {
@@ -109,11 +116,18 @@ export class ChartsArea {
   private zoomPreviewed = false;
   private debounce = 0;
   private error: HTMLElement | null = null;
-  private readonly resizeObserver = new ResizeObserver(() => this.redrawAll());
+  /** Plots are redrawn when the area's width changes; a height change (panels drawn for the first time, sections toggled) changes no plot. */
+  private observedWidth = -1;
+  private readonly resizeObserver = new ResizeObserver((entries) => {
+    const width = entries[entries.length - 1]!.contentRect.width;
+    if (width === this.observedWidth) return;
+    this.observedWidth = width;
+    this.redrawAll();
+  });
   private readonly intersection = new IntersectionObserver((entries) => this.onIntersect(entries), { rootMargin: '200px' });
   /** Milliseconds the last redraw of the on-screen panels took (no network). */
   lastDrawMs = 0;
-  readonly timings: ChartTimings = { firstPanelMs: 0, allPanelsMs: 0, zoomFirstDrawMs: 0, zoomRefinedMs: 0, requests: 0 };
+  readonly timings: ChartTimings = { firstPanelMs: 0, allPanelsMs: 0, zoomFirstDrawMs: 0, zoomRefinedMs: 0, requests: 0, offScreenPanels: 0, offScreenDrawMs: 0 };
   /** Resolves when the latest update has drawn every panel (true) or was superseded (false). */
   lastRender: Promise<boolean> = Promise.resolve(true);
 
@@ -122,6 +136,7 @@ export class ChartsArea {
   }
 
   update(input: ChartsInput): Promise<boolean> {
+    mark('charts:update');
     const previous = this.input;
     this.input = input;
     const generation = ++this.generation;
@@ -282,12 +297,16 @@ export class ChartsArea {
     let failure: Error | null = null;
     const worker = async () => {
       while (next < plan.length && !abort.signal.aborted) {
-        const planned = plan[next++]!;
+        const index = next++;
+        const planned = plan[index]!;
         try {
+          mark(`m4:${index}:sent`);
           const answer = await api.m4(input.entity, input.project, planned.request, abort.signal);
+          mark(`m4:${index}:decoded`);
           if (generation !== this.generation) return;
           this.cache.put(planned.range, planned.request, answer);
           this.drawCompleted();
+          mark(`m4:${index}:drawn`);
         } catch (e) {
           if (abort.signal.aborted) return;
           failure ??= e as Error;
@@ -303,6 +322,8 @@ export class ChartsArea {
     this.drawCompleted();
     if (!(await this.drawOffScreen(generation))) return false;
     this.timings.allPanelsMs = performance.now();
+    mark('panels:all');
+    mark(`panels:off-screen ${this.timings.offScreenPanels} drawn in ${Math.round(this.timings.offScreenDrawMs)} ms of drawing`);
     if (this.zoomAt !== null) {
       this.timings.zoomRefinedMs = performance.now() - this.zoomAt;
       this.zoomAt = null;
@@ -319,14 +340,27 @@ export class ChartsArea {
     }
   }
 
-  /** Off-screen panels with data drawn when the browser is idle, so a scroll finds them drawn. */
+  /**
+   * Off-screen panels with data drawn after the on-screen ones are painted, so a scroll finds them drawn:
+   * in slices of about <see cref="OFF_SCREEN_SLICE_MS"/> of drawing per task, so input is handled between
+   * slices (one task per panel, or waiting for idle periods, would lay out and paint the page once per panel).
+   */
   private async drawOffScreen(generation: number): Promise<boolean> {
+    let sliceStart = -Infinity;
     for (const view of this.lines.values()) {
       if (generation !== this.generation) return false;
       if (view.visible || !(view.stale || view.drawn !== 'exact') || !this.cache.complete(this.needOf(view.panel))) continue;
-      await new Promise<void>((resolve) => (window.requestIdleCallback ? window.requestIdleCallback(() => resolve(), { timeout: 100 }) : window.setTimeout(resolve, 0)));
-      if (generation !== this.generation) return false;
-      if (!view.visible) this.draw(view, 'exact');
+      if (performance.now() - sliceStart > OFF_SCREEN_SLICE_MS) {
+        await yieldToBrowser();
+        if (generation !== this.generation) return false;
+        sliceStart = performance.now();
+      }
+      if (!view.visible) {
+        const t0 = performance.now();
+        this.draw(view, 'exact');
+        this.timings.offScreenDrawMs += performance.now() - t0;
+        this.timings.offScreenPanels++;
+      }
     }
     return generation === this.generation;
   }
@@ -395,12 +429,34 @@ export class ChartsArea {
     const series = this.seriesFor(view.panel, input, lookup);
     if (mode === 'preview' && series.length === 0) return false;
     view.plot.setData(series, { smoothing: input.smoothing, logY: view.panel.logY ?? input.logY, xLabel: X_LABELS[range.xAxis] ?? range.xAxis, xRange: range.zoom });
-    view.legend.replaceChildren(...series.map((s) => h('span.legend-item', null, h('span.swatch', { style: { background: s.colour } }), s.label)));
     view.drawn = mode;
-    view.figure.dataset['drawn'] = mode;
     view.stale = false;
-    if (mode === 'exact' && this.timings.firstPanelMs === 0) this.timings.firstPanelMs = performance.now();
+    this.queueLegend(view, series, mode);
+    if (mode === 'exact' && this.timings.firstPanelMs === 0) {
+      this.timings.firstPanelMs = performance.now();
+      mark('panels:first');
+    }
     return true;
+  }
+
+  /** Legends (and data-drawn) to update once the current batch of canvases is drawn. */
+  private readonly legendQueue = new Map<LineView, { series: PlotSeries[]; mode: 'exact' | 'preview' }>();
+
+  /**
+   * Defers a panel's DOM changes to the end of the batch of draws: a canvas draw reads its width and
+   * theme colours, so DOM changes between draws would lay out the page once per panel.
+   */
+  private queueLegend(view: LineView, series: PlotSeries[], mode: 'exact' | 'preview'): void {
+    if (this.legendQueue.size === 0) queueMicrotask(() => this.flushLegends());
+    this.legendQueue.set(view, { series, mode });
+  }
+
+  private flushLegends(): void {
+    for (const [view, { series, mode }] of this.legendQueue) {
+      view.legend.replaceChildren(...series.map((s) => h('span.legend-item', null, h('span.swatch', { style: { background: s.colour } }), s.label)));
+      view.figure.dataset['drawn'] = mode;
+    }
+    this.legendQueue.clear();
   }
 
   private seriesFor(panel: PanelSpec, input: ChartsInput, lookup: (metric: string, run: string) => M4Series | undefined): PlotSeries[] {
@@ -424,6 +480,15 @@ export class ChartsArea {
     }
     return out;
   }
+}
+
+/** Resolves in a new task (after pending input and rendering work), without a timer's clamping. */
+function yieldToBrowser(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
 }
 
 /** Whether an element is within 200 px of the viewport (before the IntersectionObserver has reported). */

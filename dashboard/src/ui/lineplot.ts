@@ -6,7 +6,7 @@
 import { m4Geometry, niceTicks, pxToX, type M4Bucket, type Viewport } from '../lib/m4';
 import { smooth, type SmoothingSettings } from '../lib/smoothing';
 import { formatValue } from '../lib/runs';
-import { cssVar, h } from './dom';
+import { h } from './dom';
 
 export interface PlotSeries {
   id: string;
@@ -23,6 +23,18 @@ export interface PlotSettings {
   xLabel: string;
   /** The requested x range (zoom); null = the data's extent. */
   xRange: [number, number] | null;
+}
+
+/** The theme's plot colours, read once per task (one style read for a batch of panels, not three per panel). */
+let colours: { bg: string; fg: string; grid: string } | null = null;
+function themeColours(): { bg: string; fg: string; grid: string } {
+  if (!colours) {
+    const style = getComputedStyle(document.documentElement);
+    const read = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
+    colours = { bg: read('--plot-bg', '#ffffff'), fg: read('--fg-muted', '#666'), grid: read('--grid', '#e5e5e5') };
+    setTimeout(() => (colours = null), 0);
+  }
+  return colours;
 }
 
 const MARGIN = { left: 56, right: 12, top: 8, bottom: 26 };
@@ -85,9 +97,7 @@ export class LinePlot {
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const bg = cssVar('--plot-bg') || '#ffffff';
-    const fg = cssVar('--fg-muted') || '#666';
-    const grid = cssVar('--grid') || '#e5e5e5';
+    const { bg, fg, grid } = themeColours();
     ctx.fillStyle = bg;
     ctx.fillRect(0, 0, width, HEIGHT);
 

@@ -2,7 +2,8 @@
 // above the chart sections. All view state comes from the URL (see lib/urlstate.ts).
 
 import type { AggregateBand, AggregateLine } from '../lib/aggregate';
-import { api, type Run } from '../lib/api';
+import { api, type HistoryKey, type Run } from '../lib/api';
+import { mark } from '../lib/perf';
 import { isEmptyFilter, type FilterGroup } from '../lib/filter';
 import { automaticSections, emptyLayout, LayoutStore, type ColumnSpec, type PanelSpec, type PanelType, type SectionSpec, type WorkspaceLayout } from '../lib/layout';
 import { BASE_COLUMNS, discoverKeys, filterRuns, groupRuns, PALETTE, runColour, runsToCsv, sortRuns } from '../lib/runs';
@@ -124,8 +125,17 @@ export class WorkspacePage {
         this.layoutStatus.textContent = `Could not load the saved layout: ${e.message}`;
         return emptyLayout();
       });
+      // With the default view (no filter, search, sort or hidden runs) the charted runs are the newest N:
+      // their history keys are asked for now, with the runs list, not after it (checked against the list).
+      const s = state;
+      if (isEmptyFilter(s.filter) && !s.search && !s.sort && s.hidden.length === 0) {
+        this.earlyKeys = api.projectHistoryKeysOfFirst(this.entity, this.project, s.firstN).catch(() => null);
+      }
+      mark('runs:start');
       this.runs = await api.allRuns(this.entity, this.project, (loaded, total) => (this.status.textContent = `Loading runs… ${loaded} / ${total}`));
+      mark('runs:done');
       this.layout = await layout;
+      mark('layout:done');
     } catch (e) {
       this.status.textContent = `Could not load runs: ${(e as Error).message}`;
       return;
@@ -214,6 +224,8 @@ export class WorkspacePage {
     const filtered = filterRuns(this.runs, this.state.filter, this.state.search);
     this.view = sortRuns(filtered, this.state.sort);
     this.timings.filterSortMs = performance.now() - t0;
+    // The charted runs' history keys are asked for before the table renders (the panels wait for them).
+    void this.loadKeys(this.chartRuns());
     const rows: TableRow[] = [];
     if (this.state.groupBy) {
       for (const g of groupRuns(this.view, this.state.groupBy)) {
@@ -508,20 +520,43 @@ export class WorkspacePage {
     this.refreshCharts(true);
   }
 
-  private async loadKeys(runs: Run[]): Promise<void> {
+  /** The keys of the newest runs, asked for with the runs list (used when they are the charted runs). */
+  private earlyKeys: Promise<{ keys: HistoryKey[]; runs: string[] } | null> | null = null;
+
+  /** The keys request in flight (one per set of runs: the table's refresh starts it, the charts' awaits it). */
+  private keysLoad: { key: string; promise: Promise<void> } | null = null;
+
+  private loadKeys(runs: Run[]): Promise<void> {
     // One request for the keys of every run shown (not one per run); the panels are planned from their union.
     const ids = runs.map((r) => r.id);
     const key = ids.join('\n');
-    if (key === this.keysFor) return;
-    try {
-      const chunks = Array.from({ length: Math.ceil(ids.length / 1000) }, (_, i) => ids.slice(i * 1000, (i + 1) * 1000));
-      const answers = await Promise.all(chunks.map((chunk) => api.projectHistoryKeys(this.entity, this.project, chunk)));
-      const numeric = new Set(answers.flat().filter((k) => (k.types['number'] ?? 0) > 0).map((k) => k.key));
-      this.metricKeys = [...numeric].sort();
-      this.keysFor = key;
-    } catch {
-      // A run deleted meanwhile (404) or a failed request: the panels stay as they were; asked again on the next refresh.
-    }
+    if (key === this.keysFor) return Promise.resolve();
+    if (this.keysLoad?.key === key) return this.keysLoad.promise;
+    const promise = (async () => {
+      try {
+        mark('keys:start');
+        const early = this.earlyKeys;
+        this.earlyKeys = null;
+        const guess = early ? await early : null;
+        let keys: HistoryKey[];
+        if (guess && guess.runs.length === ids.length && ids.every((id) => guess.runs.includes(id))) {
+          keys = guess.keys;
+        } else {
+          const chunks = Array.from({ length: Math.ceil(ids.length / 1000) }, (_, i) => ids.slice(i * 1000, (i + 1) * 1000));
+          keys = (await Promise.all(chunks.map((chunk) => api.projectHistoryKeys(this.entity, this.project, chunk)))).flat();
+        }
+        mark('keys:done');
+        const numeric = new Set(keys.filter((k) => (k.types['number'] ?? 0) > 0).map((k) => k.key));
+        this.metricKeys = [...numeric].sort();
+        this.keysFor = key;
+      } catch {
+        // A run deleted meanwhile (404) or a failed request: the panels stay as they were; asked again on the next refresh.
+      } finally {
+        if (this.keysLoad?.key === key) this.keysLoad = null;
+      }
+    })();
+    this.keysLoad = { key, promise };
+    return promise;
   }
 
   /** Re-request buckets when the runs, x axis, zoom or panels changed; otherwise only re-style. */

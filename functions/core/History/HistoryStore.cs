@@ -21,6 +21,7 @@ internal sealed class HistoryStore
     private readonly LineStream _stream;
     private readonly TimeProvider _time;
     private readonly RollupPageCache _pages = new();
+    private readonly RawSeriesCache _raw = new();
 
     public HistoryStore(Storage.StorageAccount storage, TimeProvider time, Microsoft.Extensions.Options.IOptions<HistoryOptions>? options = null)
     {
@@ -317,11 +318,19 @@ internal sealed class HistoryStore
 
     /// <summary>
     /// Each metric's numeric points in rows with <c>_step</c> in [from, to] (one list per metric, in
-    /// <paramref name="metrics"/> order). A range covering all of the run's steps (per <paramref name="extent"/>)
-    /// reads every row without consulting the step index.
+    /// <paramref name="metrics"/> order; shared, callers only read them). A run of at most
+    /// <see cref="RawSeriesCache.MaxLines"/> lines, with a known state (<paramref name="extent"/>), is read
+    /// whole once per state — every metric, shared by concurrent calls and kept (<see cref="_raw"/>) — and
+    /// the range sliced from it. Otherwise a range covering all of the run's steps reads every row without
+    /// consulting the step index.
     /// </summary>
-    private async Task<List<M4Point>[]> ReadPointsAsync(RunKey run, IReadOnlyList<string> metrics, long from, long to, M4RunExtent? extent, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<M4Point>[]> ReadPointsAsync(RunKey run, IReadOnlyList<string> metrics, long from, long to, M4RunExtent? extent, CancellationToken cancellationToken)
     {
+        if (extent is { StateETag: { } etag, Applied: var applied } && applied <= RawSeriesCache.MaxLines)
+        {
+            var series = await _raw.GetOrReadAsync(run.PartitionKey, etag, () => ReadRawSeriesAsync(run, applied), cancellationToken).ConfigureAwait(false);
+            return metrics.Select(m => series.Range(m, from, to)).ToArray();
+        }
         var points = metrics.Select(_ => new List<M4Point>()).ToArray();
         var whole = extent is { } e && (from <= 0 || (e.FirstStep is { } first && from <= first)) && to >= (e.LastStep ?? -1);
         await foreach (var row in _stream.ReadRowsAsync(run, whole ? null : from, whole ? null : to, cancellationToken).ConfigureAwait(false))
@@ -335,6 +344,27 @@ internal sealed class HistoryStore
             }
         }
         return points;
+    }
+
+    /// <summary>
+    /// Every numeric key's points in the effective rows of lines [0, <paramref name="applied"/>) — the rows
+    /// <see cref="LineStream.ReadRowsAsync"/> gives for the state with that watermark: a row counts when its
+    /// step is above every earlier row's.
+    /// </summary>
+    private async Task<RawSeries> ReadRawSeriesAsync(RunKey run, long applied)
+    {
+        var builder = new RawSeries.Builder();
+        long? running = null;
+        await foreach (var line in _stream.ScanLinesAsync(run, 0, applied, CancellationToken.None).ConfigureAwait(false))
+        {
+            if (HistoryValues.ParseRow(line.Index, line.Text) is not { Step: { } step } row || (running is { } max && step <= max))
+            {
+                continue;
+            }
+            running = step;
+            builder.Add(row, step);
+        }
+        return builder.Build();
     }
 
     private static async Task<T> Timed<T>(M4QueryStats? stats, M4Stage stage, Task<T> task) where T : System.Collections.ICollection

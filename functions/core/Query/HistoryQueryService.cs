@@ -40,19 +40,46 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
     /// The history keys of many runs of one project in one answer — what a workspace plans its chart
     /// panels from (one request instead of one per run): types with counts summed, how many of the runs
     /// logged each key, and each run's last step. Each run's key index is one point read.
+    /// <para>
+    /// Without run ids, <paramref name="first"/> names the project's first N runs in the runs list's default
+    /// order (newest first): a workspace asks for its charted runs' keys together with the runs list instead
+    /// of after it (the answer's <c>lastSteps</c> says which runs they were).
+    /// </para>
     /// </summary>
-    public async Task<ProjectHistoryKeysDto> GetKeysAsync(Principal principal, string entity, string project, IReadOnlyList<string>? runIds, CancellationToken cancellationToken)
+    public async Task<ProjectHistoryKeysDto> GetKeysAsync(Principal principal, string entity, string project, IReadOnlyList<string>? runIds, CancellationToken cancellationToken, int? first = null, M4WireTiming? timing = null)
     {
         var ids = runIds?.Distinct(StringComparer.Ordinal).ToList() ?? [];
-        if (ids.Count is 0 or > MaxKeysRuns || ids.Any(string.IsNullOrWhiteSpace))
+        var listed = false;
+        if (ids.Count == 0 && first is { } firstCount)
         {
-            throw new ValidationFailedException($"Name 1–{MaxKeysRuns} runs.", "runs");
+            if (firstCount is < 1 or > MaxKeysRuns)
+            {
+                throw new ValidationFailedException($"'first' must be 1–{MaxKeysRuns}.", "first");
+            }
+            var page = await runs.ListRunsAsync(principal, entity, project, new RunQuerySpec(null, RunQueryEngine.DefaultSort, firstCount, null), cancellationToken).ConfigureAwait(false);
+            ids = page.Runs.Select(r => r.Id).ToList();
+            listed = true;
+            timing?.Phase("list");
+            if (ids.Count == 0)
+            {
+                return new ProjectHistoryKeysDto([], new Dictionary<string, long?>(StringComparer.Ordinal));
+            }
         }
-        await runs.RequireRunsAsync(principal, entity, project, ids, Role.Viewer, MaxConcurrentRuns, cancellationToken).ConfigureAwait(false);
+        else if (ids.Count is 0 or > MaxKeysRuns || ids.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new ValidationFailedException($"Name 1–{MaxKeysRuns} runs, or 'first'.", "runs");
+        }
+        if (!listed)
+        {
+            // (Runs the list gave are live runs of the project, and listing checked the caller's role.)
+            await runs.RequireRunsAsync(principal, entity, project, ids, Role.Viewer, MaxConcurrentRuns, cancellationToken).ConfigureAwait(false);
+            timing?.Phase("access");
+        }
         var indexes = new KeyIndex[ids.Count];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentRuns, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), parallel, async (i, ct) =>
             indexes[i] = await history.GetKeysAsync(new RunKey(entity, project, ids[i]), ct).ConfigureAwait(false)).ConfigureAwait(false);
+        timing?.Phase("keys");
         var merged = new SortedDictionary<string, (Dictionary<string, long> Types, int Runs)>(StringComparer.Ordinal);
         foreach (var index in indexes)
         {
@@ -123,7 +150,7 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
     /// Exact M4 buckets for every run × metric. On <c>_step</c> the history engine answers from rollups
     /// (raw rows only at the range edges); on any other x axis the buckets are computed from the rows.
     /// </summary>
-    public async Task<M4ResponseDto> M4Async(Principal principal, string entity, string project, M4Request request, CancellationToken cancellationToken)
+    public async Task<M4ResponseDto> M4Async(Principal principal, string entity, string project, M4Request request, CancellationToken cancellationToken, M4WireTiming? timing = null)
     {
         var runIds = request.Runs?.Distinct(StringComparer.Ordinal).ToList() ?? [];
         var metrics = request.Metrics?.Distinct(StringComparer.Ordinal).ToList() ?? [];
@@ -146,6 +173,7 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
         }
         var xAxis = string.IsNullOrWhiteSpace(request.XAxis) ? HistoryValues.StepKey : request.XAxis.Trim();
         await runs.RequireRunsAsync(principal, entity, project, runIds, Role.Viewer, MaxConcurrentRuns, cancellationToken).ConfigureAwait(false);
+        timing?.Phase("access");
         var keys = runIds.Select(id => new RunKey(entity, project, id)).ToList();
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentRuns, CancellationToken = cancellationToken };
         var series = new ConcurrentDictionary<(int Run, int Metric), M4SeriesDto>();
@@ -153,6 +181,7 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
         {
             var extents = new M4RunExtent[keys.Count];
             await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) => extents[r] = await history.GetM4ExtentAsync(keys[r], ct).ConfigureAwait(false)).ConfigureAwait(false);
+            timing?.Phase("extent");
             var minStep = (long)Math.Max(0, Math.Ceiling(request.Min ?? 0));
             var dataMax = extents.Max(e => e.LastStep ?? -1);
             var maxStep = request.Max is { } m ? (long)Math.Floor(Math.Min(m, long.MaxValue / 2)) : dataMax;
@@ -210,6 +239,7 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
                 }
             }
         }
+        timing?.Phase("read");
         var ordered = series.OrderBy(s => s.Key.Run).ThenBy(s => s.Key.Metric).Select(s => s.Value).ToList();
         return new M4ResponseDto(xAxis, buckets, ordered);
     }

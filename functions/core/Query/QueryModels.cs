@@ -89,7 +89,7 @@ internal sealed record RunFileDto(string Name, long? SizeBytes, string? Md5, Dat
 
 internal sealed record FilePageDto(IReadOnlyList<RunFileDto> Files, string? NextCursor);
 
-internal sealed record ProjectHistoryKeysRequest(IReadOnlyList<string>? Runs);
+internal sealed record ProjectHistoryKeysRequest(IReadOnlyList<string>? Runs, int? First = null);
 
 /// <summary>A history key over many runs: its value types (counts summed) and how many of the runs logged it.</summary>
 internal sealed record ProjectHistoryKeyDto(string Key, IReadOnlyDictionary<string, long> Types, int Runs);

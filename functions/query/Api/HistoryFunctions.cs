@@ -45,36 +45,54 @@ internal sealed class HistoryFunctions
     [Function("QueryHistoryM4")]
     public async Task<IResult> QueryHistoryM4([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/entities/{entity}/projects/{project}/runs/history/m4")] HttpRequest req, string entity, string project, CancellationToken cancellationToken)
     {
+        var timing = new M4WireTiming();
         var principal = await _auth.AuthenticateAsync(req.HttpContext, cancellationToken);
         var (format, columns) = M4FormatOf(req);
         var body = await RequestBody.ReadJsonAsync<M4Request>(req, cancellationToken);
-        return M4Answer(await _history.M4Async(principal, entity, project, body, cancellationToken), format, columns);
+        timing.Phase("auth");
+        return M4Answer(req, await _history.M4Async(principal, entity, project, body, cancellationToken, timing), format, columns, timing);
     }
 
     /// <summary>One run's M4 buckets with the parameters in the query string (the POST form takes many runs).</summary>
     [Function("GetRunHistoryM4")]
     public async Task<IResult> GetRunHistoryM4([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/entities/{entity}/projects/{project}/runs/{run}/history/m4")] HttpRequest req, string entity, string project, string run, CancellationToken cancellationToken)
     {
+        var timing = new M4WireTiming();
         var principal = await _auth.AuthenticateAsync(req.HttpContext, cancellationToken);
         var (format, columns) = M4FormatOf(req);
         var request = new M4Request([run], QueryParameters.List(req, "metrics"), QueryParameters.String(req, "xAxis"), QueryParameters.Double(req, "min"), QueryParameters.Double(req, "max"), QueryParameters.Int(req, "buckets"));
-        return M4Answer(await _history.M4Async(principal, entity, project, request, cancellationToken), format, columns);
+        timing.Phase("auth");
+        return M4Answer(req, await _history.M4Async(principal, entity, project, request, cancellationToken, timing), format, columns, timing);
     }
 
     /// <summary>The <c>format</c> (JSON by default, or <c>columns</c>) and the <c>columns</c> of a columns answer, checked before any reads.</summary>
     private static (string? Format, IReadOnlyList<string> Columns) M4FormatOf(HttpRequest req) =>
         (M4Wire.ParseFormat(QueryParameters.String(req, "format")), M4Wire.ParseColumns(QueryParameters.List(req, "columns")));
 
-    private static IResult M4Answer(M4ResponseDto response, string? format, IReadOnlyList<string> columns) =>
-        format is null ? QueryParameters.Json(response) : TypedResults.Bytes(M4Wire.Encode(response, columns), M4Wire.ContentType);
+    /// <summary>The answer in its format; the columns answer carries the call's phases as a Server-Timing header.</summary>
+    private static IResult M4Answer(HttpRequest req, M4ResponseDto response, string? format, IReadOnlyList<string> columns, M4WireTiming timing)
+    {
+        if (format is null)
+        {
+            return QueryParameters.Json(response);
+        }
+        var bytes = M4Wire.Encode(response, columns);
+        timing.Phase("encode");
+        req.HttpContext.Response.Headers[M4WireTiming.HeaderName] = timing.HeaderValue();
+        return TypedResults.Bytes(bytes, M4Wire.ContentType);
+    }
 
     /// <summary>The history keys of many runs of a project in one answer (what a workspace plans its panels from).</summary>
     [Function("QueryProjectHistoryKeys")]
     public async Task<IResult> QueryProjectHistoryKeys([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/entities/{entity}/projects/{project}/runs/history/keys")] HttpRequest req, string entity, string project, CancellationToken cancellationToken)
     {
+        var timing = new M4WireTiming();
         var principal = await _auth.AuthenticateAsync(req.HttpContext, cancellationToken);
         var body = await RequestBody.ReadJsonAsync<ProjectHistoryKeysRequest>(req, cancellationToken);
-        return QueryParameters.Json(await _history.GetKeysAsync(principal, entity, project, body.Runs, cancellationToken));
+        timing.Phase("auth");
+        var keys = await _history.GetKeysAsync(principal, entity, project, body.Runs, cancellationToken, body.First, timing);
+        req.HttpContext.Response.Headers[M4WireTiming.HeaderName] = timing.HeaderValue();
+        return QueryParameters.Json(keys);
     }
 
     [Function("GetSystemMetrics")]

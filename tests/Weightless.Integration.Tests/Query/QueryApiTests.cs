@@ -454,6 +454,13 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>, IClassFixtur
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         var none = await client.PostAsJsonAsync(runs + "/history/keys", new { runs = Array.Empty<string>() });
         Assert.Equal("runs", (await none.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+        // The first N runs of the default order (newest first) instead of ids: what a workspace asks with its runs list.
+        var newest = await client.PostAsJsonAsync(runs + "/query", new { limit = 1 });
+        var newestId = (await newest.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runs")[0].GetProperty("id").GetString()!;
+        var firstKeys = await (await client.PostAsJsonAsync(runs + "/history/keys", new { first = 1 })).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal([newestId], firstKeys.GetProperty("lastSteps").EnumerateObject().Select(p => p.Name));
+        var badFirst = await client.PostAsJsonAsync(runs + "/history/keys", new { first = 0 });
+        Assert.Equal("first", (await badFirst.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
     }
 
     [Fact]
