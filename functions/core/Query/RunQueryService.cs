@@ -112,7 +112,9 @@ internal sealed class RunQueryService(
         await RequireProjectAsync(principal, entity, project, Role.Viewer, cancellationToken).ConfigureAwait(false);
         // Only the filter and sort columns are decoded on a cold start; the page's rows come from RowsAsync.
         var fields = RunFilter.Fields(spec.Filter).Concat(spec.Sort.Select(k => k.Field)).ToList();
-        return await index.ReadAsync(entity, project, fields, async (table, ct) =>
+        // On a cold start the page is worked out once the columns are in and its rows fetched while the
+        // change-log tail is still being read; the query below runs again on the up-to-date table.
+        return await index.ReadPageAsync(entity, project, fields, table => RunQueryEngine.Execute(table, spec).Positions, async (table, ct) =>
         {
             var page = RunQueryEngine.Execute(table, spec);
             var rows = await table.RowsAsync(page.Positions, ct).ConfigureAwait(false);
