@@ -42,6 +42,12 @@ internal sealed class RunChangeRow : TableRow
 /// A run written once (created, finished, edited, seeded) gets an entry without a lease: a reader that
 /// read the run after seeing that entry never needs to read it again for it.
 /// </para>
+/// <para>
+/// An entry also names the row version its commit wrote (<see cref="RunChangeRow.RunETag"/>). An entry
+/// without a lease stands for that one commit, so an index holding exactly that version skips it
+/// however recent it is: a snapshot built right after a bulk seed does not make cold starts re-read
+/// the runs seeded within the clock margin before the build. Any other version (older or newer) is re-read.
+/// </para>
 /// </summary>
 internal static class RunChangeLog
 {

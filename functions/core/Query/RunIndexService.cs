@@ -134,13 +134,26 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         ReadAsync(entity, project, null, (table, _) => Task.FromResult(read(table)), cancellationToken);
 
     /// <summary>
-    /// As <see cref="ReadAsync{T}(string, string, IReadOnlyCollection{RunField}, Func{RunTable, CancellationToken, Task{T}}, CancellationToken)"/>;
-    /// on a cold start <paramref name="page"/> (the positions <paramref name="read"/> will ask rows of)
-    /// runs as soon as the columns are in, while the change-log tail is still being read, and those rows
-    /// are fetched meanwhile (<see cref="RunTable.PrefetchRows"/>): the tail and the page's point reads overlap.
+    /// As <see cref="ReadAsync{T}(string, string, IReadOnlyCollection{RunField}, Func{RunTable, CancellationToken, Task{T}}, CancellationToken)"/>
+    /// for a query that answers one page: on a cold start <paramref name="page"/> runs as soon as the columns
+    /// are in, while the change-log tail is still being read, and the rows at its <paramref name="positions"/>
+    /// are fetched meanwhile (<see cref="RunTable.PrefetchRows"/>), so the tail and the page's point reads
+    /// overlap. <paramref name="read"/> gets that page when the tail changed nothing (else the page worked out again).
     /// </summary>
-    public Task<T> ReadPageAsync<T>(string entity, string project, IReadOnlyCollection<RunField> fields, Func<RunTable, IReadOnlyList<int>> page, Func<RunTable, CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
-        ReadAsync(entity, project, fields, read, cancellationToken, page);
+    public async Task<T> ReadPageAsync<TPage, T>(string entity, string project, IReadOnlyCollection<RunField> fields, Func<RunTable, TPage> page, Func<TPage, IReadOnlyList<int>> positions,
+        Func<RunTable, TPage, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        (RunTable Table, long Revision, TPage Page)? early = null;
+        return await ReadAsync(entity, project, fields,
+            (table, ct) => read(table, early is { } known && ReferenceEquals(known.Table, table) && known.Revision == table.Revision ? known.Page : page(table), ct),
+            cancellationToken,
+            table =>
+            {
+                var result = page(table);
+                early = (table, table.Revision, result);
+                return positions(result);
+            }).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Runs <paramref name="read"/> over the project's current index (serialised per project) once the
@@ -181,9 +194,10 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                     }
                     return result;
                 }
-                catch (ConflictException) when (attempt == 0 && entry.Table is { IsLoaded: false })
+                catch (ConflictException) when (attempt == 0 && entry.Table is not { IsLoaded: true })
                 {
-                    // The snapshot blob was replaced under the lazily opened table: open the new one.
+                    // The snapshot blob was replaced under the lazily opened table (or while it was being
+                    // opened: its header and runs are separate reads): open the new one.
                     logger.LogDebug("Run index snapshot of {Entity}/{Project} changed while it was being read; reopening", entity, project);
                     entry.Table = null;
                 }

@@ -58,7 +58,8 @@ internal sealed class RunStoreIndexSource(StorageAccount storage, RunService run
         var deleted = await storage.TableAsync(DeletedRunMarker.TableName).ConfigureAwait(false);
         var found = new RunIndexRow?[runIds.Count];
         var ids = runIds.ToArray();
-        await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
+        // A page of rows (50) in one round of requests; bulk re-reads at most 64 at a time.
+        await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken }, async (i, ct) =>
         {
             var rowKey = TableKeys.Escape(ids[i]);
             if (await table.GetAsync<RunRow>(partition, rowKey, ct).ConfigureAwait(false) is { } row)

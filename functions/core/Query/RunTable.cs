@@ -241,9 +241,13 @@ internal sealed class RunTable
         return table;
     }
 
+    /// <summary>Counts the changes to the table's runs and values: a query result worked out at one revision holds while it stays.</summary>
+    public long Revision { get; private set; }
+
     /// <summary>Puts a column's decoded values in place (snapshot decode); rows changed since the snapshot win over them.</summary>
     public void Install(RunFieldKind kind, string name, IndexValue[] values)
     {
+        Revision++;
         var column = IndexColumn.From(values);
         if (_changed is not null)
         {
@@ -565,6 +569,7 @@ internal sealed class RunTable
 
     public void Upsert(RunIndexRow row)
     {
+        Revision++;
         if (!Positions.TryGetValue(row.Id, out var position))
         {
             position = Capacity++;
@@ -609,6 +614,7 @@ internal sealed class RunTable
         {
             return false;
         }
+        Revision++;
         _live[position] = false;
         SetVersion(position, 0);
         LiveCount--;
