@@ -116,10 +116,10 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     }
 
     /// <summary>
-    /// The first bytes a cold open reads: the header (a few KB, more with many read marks). The runs
-    /// segment, the query's columns and the change-log tail are read in parallel once it names them.
+    /// The first bytes a cold open reads: the header and, up to ~100,000 runs, the runs segment in one
+    /// request. The query's columns and the change-log tail are read in parallel once it names them.
     /// </summary>
-    private const int HeaderReadBytes = 64 << 10;
+    private const int HeaderReadBytes = 1 << 20;
 
     private readonly ConcurrentQueue<RunIndexSaveTiming> _saves = new();
 
@@ -511,8 +511,8 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     }
 
     /// <summary>
-    /// Opens the saved snapshot with ranged reads: the header first; then, in parallel, the runs segment,
-    /// the columns <paramref name="fields"/> name and the change-log tail after the snapshot's watermark
+    /// Opens the saved snapshot with ranged reads: the header and runs first; then, in parallel, the
+    /// columns <paramref name="fields"/> name and the change-log tail after the snapshot's watermark
     /// (<paramref name="startTail"/>, returned). The other columns stay in the blob until a query names
     /// them (read If-Match this ETag). An older snapshot layout is downloaded and decoded whole. Leaves
     /// <see cref="Entry.Table"/> null when there is no usable snapshot.
@@ -545,7 +545,6 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
             SetOpened(entry, decoded, whole.Value.ETag);
             return null;
         }
-        var tail = startTail(header.Watermark);
         var loader = new SnapshotLoader(container, blobName, etag, header, prefix, source, entity, project);
         if (fields is not null)
         {
@@ -555,25 +554,34 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                 loader.Prefetch(field.Kind, field.Name, cancellationToken);
             }
         }
+        RunTable table;
         try
         {
             var runsEnd = header.RunsOffset + header.RunsLength;
-            var runs = runsEnd <= prefix.Length
-                ? prefix.Slice((int)header.RunsOffset, header.RunsLength)
-                : await ReadRangeAsync(container, blobName, header.RunsOffset, header.RunsLength, etag, cancellationToken).ConfigureAwait(false);
-            var (ids, tags, deleted) = RunIndexCodec.ReadRuns(runs.Span, header.Count);
-            var table = RunTable.Open(ids, tags, deleted, header.Columns.Select(c => (c.Kind, c.Name)), loader);
+            var runs = prefix;
+            if (runsEnd > prefix.Length)
+            {
+                // More runs than the first read held: the rest of the segment.
+                var rest = await ReadRangeAsync(container, blobName, prefix.Length, (int)(runsEnd - prefix.Length), etag, cancellationToken).ConfigureAwait(false);
+                var joined = new byte[runsEnd];
+                prefix.CopyTo(joined);
+                rest.CopyTo(joined.AsMemory(prefix.Length));
+                runs = joined;
+            }
+            var (ids, tags, deleted) = RunIndexCodec.ReadRuns(runs.Span.Slice((int)header.RunsOffset, header.RunsLength), header.Count);
+            table = RunTable.Open(ids, tags, deleted, header.Columns.Select(c => (c.Kind, c.Name)), loader);
             RunIndexCodec.Restore(table, header);
-            SetOpened(entry, new RunIndexSnapshot(table, header.Watermark, header.BuiltAt), etag);
-            return tail;
         }
         catch
         {
-            // Nobody will read this tail: wait for it so its failure (if any) is observed here.
-            await ((Task)tail.Changes).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             loader.Abandon();
             throw;
         }
+        // Asked for once the runs are decoded, after the columns: a storage emulator serving one request
+        // at a time sends the column bytes before it scans the log, and they decode while it does.
+        var tail = startTail(header.Watermark);
+        SetOpened(entry, new RunIndexSnapshot(table, header.Watermark, header.BuiltAt), etag);
+        return tail;
     }
 
     private void SetOpened(Entry entry, RunIndexSnapshot snapshot, ETag etag)
