@@ -43,9 +43,9 @@ internal sealed class RunIndexOptions
 
 /// <summary>
 /// Where one query's time went (the bench prints these): waiting for the project lock; on a cold start
-/// the snapshot header read (<see cref="HeaderMs"/>) and then, in parallel, the runs segment
-/// (<see cref="OpenMs"/>: header + runs), the change-log tail read (<see cref="TailMs"/>, its own duration)
-/// and the query's columns (<see cref="ColumnsMs"/>: waited for beyond the tail); the row versions when
+/// the snapshot's first read (<see cref="HeaderMs"/>: header and runs bytes), the runs decoded
+/// (<see cref="OpenMs"/>: the open in all), then in parallel the change-log tail read (<see cref="TailMs"/>,
+/// its own duration) and the query's columns (<see cref="ColumnsMs"/>: waited for beyond the tail); the row versions when
 /// an entry needs matching (<see cref="VersionsMs"/>); re-reading the runs the tail names; and the query
 /// itself (the rows of a lazily opened table included; they were fetched alongside the tail).
 /// </summary>
