@@ -17,6 +17,12 @@ internal sealed class RunChangeRow : TableRow
     /// and bulk seeders) means <see cref="RunChangeLog.Lease"/>.
     /// </summary>
     public double? LeaseSeconds { get; set; }
+
+    /// <summary>
+    /// The run row's ETag as the logged commit wrote it: a reader whose index already holds that version
+    /// skips the entry. Absent when the entry names no one version (deletes, moves, older entries).
+    /// </summary>
+    public string? RunETag { get; set; }
 }
 
 /// <summary>
@@ -36,6 +42,12 @@ internal sealed class RunChangeRow : TableRow
 /// A run written once (created, finished, edited, seeded) gets an entry without a lease: a reader that
 /// read the run after seeing that entry never needs to read it again for it.
 /// </para>
+/// <para>
+/// An entry also names the row version its commit wrote (<see cref="RunChangeRow.RunETag"/>). An entry
+/// without a lease stands for that one commit, so an index holding exactly that version skips it
+/// however recent it is: a snapshot built right after a bulk seed does not make cold starts re-read
+/// the runs seeded within the clock margin before the build. Any other version (older or newer) is re-read.
+/// </para>
 /// </summary>
 internal static class RunChangeLog
 {
@@ -52,15 +64,15 @@ internal static class RunChangeLog
 
     /// <summary>Records that the run changed, always (deletes, moves, state changes: rare writes).</summary>
     public static Task RecordAsync(StorageAccount storage, RunKey key, CancellationToken cancellationToken = default) =>
-        WriteAsync(storage, key, leased: false, cancellationToken);
+        WriteAsync(storage, key, leased: false, null, cancellationToken);
 
     /// <summary>
     /// Records a committed run row write unless this process holds a lease on the run (then readers
     /// re-read it anyway). The entry is a lease when this process's last entry of the run covered it
     /// until less than a lease ago (a run written often); otherwise it stands for this commit only. Call after the row write: the
-    /// lease check must see the commit's end.
+    /// lease check must see the commit's end. <paramref name="committed"/> is the ETag the row write returned.
     /// </summary>
-    public static Task RecordCoalescedAsync(StorageAccount storage, RunKey key, bool stateChanged, CancellationToken cancellationToken = default)
+    public static Task RecordCoalescedAsync(StorageAccount storage, RunKey key, bool stateChanged, Azure.ETag committed, CancellationToken cancellationToken = default)
     {
         var now = DateTimeOffset.UtcNow;
         var known = Leases.TryGetValue((storage.PhysicalName(TableName), RunService.PartitionOf(key.Entity, key.Project), key.RunId), out var last);
@@ -69,10 +81,10 @@ internal static class RunChangeLog
             return Task.CompletedTask;
         }
         // Written again within a lease of what the last entry covered: a run being streamed, so a lease.
-        return WriteAsync(storage, key, leased: !stateChanged && known && now - last.LeaseEnd < Lease, cancellationToken);
+        return WriteAsync(storage, key, leased: !stateChanged && known && now - last.LeaseEnd < Lease, committed.ToString(), cancellationToken);
     }
 
-    private static async Task WriteAsync(StorageAccount storage, RunKey key, bool leased, CancellationToken cancellationToken)
+    private static async Task WriteAsync(StorageAccount storage, RunKey key, bool leased, string? committed, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableName).ConfigureAwait(false);
         var partition = RunService.PartitionOf(key.Entity, key.Project);
@@ -83,6 +95,7 @@ internal static class RunChangeLog
             RowKey = TableKeys.Compose(TimeKey(time), key.RunId, Guid.NewGuid().ToString("N")[..8]),
             RunId = key.RunId,
             LeaseSeconds = leased ? Lease.TotalSeconds : 0,
+            RunETag = string.IsNullOrEmpty(committed) ? null : committed,
         }, cancellationToken: cancellationToken).ConfigureAwait(false);
         // A lease starts at the entry's time (readers count from the row key), only once it is stored.
         Leases[(storage.PhysicalName(TableName), partition, key.RunId)] = (time, leased ? time + Lease : time);

@@ -10,24 +10,31 @@ internal sealed record RunIndexSnapshot(RunTable Table, DateTimeOffset Watermark
 /// <summary>Where one column's segment lies in a version 3 snapshot blob.</summary>
 internal sealed record RunIndexSegment(RunFieldKind Kind, string Name, long Offset, int Length);
 
-/// <summary>The header of a version 3 snapshot: everything but the runs segment and the column segments.</summary>
+/// <summary>The header of a version 3 or 4 snapshot: everything but the runs, versions and column segments.</summary>
 internal sealed record RunIndexHeader(
     DateTimeOffset Watermark, DateTimeOffset BuiltAt, long BaseReadTicks, int Count, long RunsOffset, int RunsLength,
-    IReadOnlyList<RunIndexSegment> Columns, IReadOnlyList<KeyValuePair<string, RunReadMark>> Marks);
+    IReadOnlyList<RunIndexSegment> Columns, IReadOnlyList<KeyValuePair<string, RunReadMark>> Marks, int VersionsLength = 0)
+{
+    /// <summary>The versions segment (version 4) follows the runs segment; empty in version 3.</summary>
+    public long VersionsOffset => RunsOffset + RunsLength;
+}
 
 /// <summary>
-/// The run index snapshot blob, version 3: segments a reader fetches with ranged reads, so a cold query
+/// The run index snapshot blob, version 4: segments a reader fetches with ranged reads, so a cold query
 /// downloads and decodes the runs and the few columns it names, not all 40 keys × 100,000 runs.
 /// Layout: magic, version, header length; the header (watermark, last full build, base read time, run
-/// count, the runs segment's length, per column its kind, name and segment length, the recent read
-/// marks); the runs segment (tag sets written once, then per run its id, deleted flag and tag set);
-/// then each column's segment (its own string dictionary, one kind byte per run, then the payloads:
-/// 8-byte doubles, bool bytes, dictionary ids). Version 2 (one column-major body) still loads whole.
+/// count, the runs segment's length, the versions segment's length, per column its kind, name and
+/// segment length, the recent read marks); the runs segment (tag sets written once, then per run its
+/// id, deleted flag and tag set); the versions segment (per run the 8-byte row version it was read at,
+/// <see cref="RunVersion"/>; read only when a change-log entry needs matching against it); then each
+/// column's segment (its own string dictionary, one kind byte per run, then the payloads: 8-byte
+/// doubles, bool bytes, dictionary ids). Version 3 (no versions segment) opens the same way with every
+/// version unknown; version 2 (one column-major body) still loads whole.
 /// </summary>
 internal static class RunIndexCodec
 {
     private const uint Magic = 0x49524C57; // "WLRI"
-    private const int Version = 3;
+    private const int Version = 4;
 
     /// <summary>Bytes before the header: magic, version, header length.</summary>
     public const int PreambleLength = 12;
@@ -45,6 +52,11 @@ internal static class RunIndexCodec
         columns.AddRange(table.SummaryColumns.Select(c => (RunFieldKind.Summary, c.Key, c.Value)));
 
         var runs = WriteRuns(table, live);
+        var versions = new byte[live.Length * sizeof(ulong)];
+        for (var i = 0; i < live.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(versions.AsSpan(i * sizeof(ulong)), table.VersionAt(live[i]));
+        }
         var segments = columns.Select(c => WriteColumn(c.Column, live)).ToList();
         var marks = table.ReadMarks.Where(m => m.Value.ReadTicks >= (watermark - MarkWindow).UtcTicks || m.Value.SeenTicks >= (watermark - MarkWindow).UtcTicks).ToList();
 
@@ -56,6 +68,7 @@ internal static class RunIndexCodec
             writer.Write(table.BaseReadTicks);
             writer.Write7BitEncodedInt(live.Length);
             writer.Write7BitEncodedInt(runs.Length);
+            writer.Write7BitEncodedInt(versions.Length);
             writer.Write7BitEncodedInt(columns.Count);
             for (var i = 0; i < columns.Count; i++)
             {
@@ -71,7 +84,7 @@ internal static class RunIndexCodec
                 writer.Write(mark.ReadTicks);
             }
         }
-        var output = new MemoryStream((int)(PreambleLength + header.Length + runs.Length + segments.Sum(s => (long)s.Length)));
+        var output = new MemoryStream((int)(PreambleLength + header.Length + runs.Length + versions.Length + segments.Sum(s => (long)s.Length)));
         using (var writer = new BinaryWriter(output, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(Magic);
@@ -79,6 +92,7 @@ internal static class RunIndexCodec
             writer.Write((int)header.Length);
             writer.Write(header.GetBuffer(), 0, (int)header.Length);
             writer.Write(runs);
+            writer.Write(versions);
             foreach (var segment in segments)
             {
                 writer.Write(segment);
@@ -103,7 +117,7 @@ internal static class RunIndexCodec
             return null;
         }
         var (ids, tags, deleted) = ReadRuns(data.Span.Slice((int)header.RunsOffset, header.RunsLength), header.Count);
-        var table = RunTable.Create(ids, tags, deleted);
+        var table = RunTable.Create(ids, tags, deleted, ReadVersions(data.Span.Slice((int)header.VersionsOffset, header.VersionsLength), header.Count));
         foreach (var segment in header.Columns)
         {
             table.Install(segment.Kind, segment.Name, ReadColumn(data.Span.Slice((int)segment.Offset, segment.Length), header.Count));
@@ -113,13 +127,18 @@ internal static class RunIndexCodec
     }
 
     /// <summary>
-    /// The header of a version 3 snapshot from the blob's first bytes; null when the blob has another
+    /// The header of a version 3 or 4 snapshot from the blob's first bytes; null when the blob has another
     /// layout or <paramref name="prefix"/> is too short (<paramref name="needed"/> then says how many bytes the header takes).
     /// </summary>
     public static RunIndexHeader? ReadHeader(ReadOnlySpan<byte> prefix, out int needed)
     {
         needed = 0;
-        if (prefix.Length < PreambleLength || BinaryPrimitives.ReadUInt32LittleEndian(prefix) != Magic || BinaryPrimitives.ReadInt32LittleEndian(prefix[4..]) != Version)
+        if (prefix.Length < PreambleLength || BinaryPrimitives.ReadUInt32LittleEndian(prefix) != Magic)
+        {
+            return null;
+        }
+        var layout = BinaryPrimitives.ReadInt32LittleEndian(prefix[4..]);
+        if (layout is not (3 or Version))
         {
             return null;
         }
@@ -135,7 +154,8 @@ internal static class RunIndexCodec
         var baseRead = reader.ReadInt64();
         var count = reader.Read7BitInt();
         var runsLength = reader.Read7BitInt();
-        var offset = (long)PreambleLength + headerLength + runsLength;
+        var versionsLength = layout >= 4 ? reader.Read7BitInt() : 0;
+        var offset = (long)PreambleLength + headerLength + runsLength + versionsLength;
         var columns = new RunIndexSegment[reader.Read7BitInt()];
         for (var i = 0; i < columns.Length; i++)
         {
@@ -151,7 +171,7 @@ internal static class RunIndexCodec
             var id = reader.ReadString();
             marks[i] = new(id, new RunReadMark(reader.ReadInt64(), reader.ReadInt64()));
         }
-        return new RunIndexHeader(watermark, builtAt, baseRead, count, PreambleLength + headerLength, runsLength, columns, marks);
+        return new RunIndexHeader(watermark, builtAt, baseRead, count, PreambleLength + headerLength, runsLength, columns, marks, versionsLength);
     }
 
     /// <summary>Carries a snapshot's read marks over to a table decoded from it.</summary>
@@ -188,6 +208,21 @@ internal static class RunIndexCodec
             tags[i] = tagSets[reader.Read7BitInt()];
         }
         return (ids, tags, deleted);
+    }
+
+    /// <summary>The versions segment: one row version per run in position order; null when the snapshot kept none (version 3).</summary>
+    public static ulong[]? ReadVersions(ReadOnlySpan<byte> segment, int count)
+    {
+        if (segment.Length < count * sizeof(ulong))
+        {
+            return null;
+        }
+        var versions = new ulong[count];
+        for (var i = 0; i < count; i++)
+        {
+            versions[i] = BinaryPrimitives.ReadUInt64LittleEndian(segment[(i * sizeof(ulong))..]);
+        }
+        return versions;
     }
 
     /// <summary>One column segment's values in position order.</summary>

@@ -24,16 +24,47 @@ internal sealed record RunIndexRow
     public bool Deleted { get; init; }
     public IReadOnlyDictionary<string, IndexValue> Config { get; init; } = new Dictionary<string, IndexValue>(StringComparer.Ordinal);
     public IReadOnlyDictionary<string, IndexValue> Summary { get; init; } = new Dictionary<string, IndexValue>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Which stored version of the run row these fields were read from (<see cref="RunVersion.Of"/> of its
+    /// ETag; 0 when unknown, e.g. a deleted run). Bookkeeping of the index, not a field of the run.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public ulong Version { get; init; }
+}
+
+/// <summary>
+/// A run row version as the run index keeps it: a 64-bit hash of the row's ETag, which the storage
+/// service changes on every write. A change-log entry carries the ETag its commit wrote, so an index
+/// that read exactly that version knows the entry brings nothing new (<see cref="RunTable.Covers"/>).
+/// </summary>
+internal static class RunVersion
+{
+    /// <summary>FNV-1a over the ETag's characters; 0 (unknown) for no ETag.</summary>
+    public static ulong Of(string? etag)
+    {
+        if (string.IsNullOrEmpty(etag))
+        {
+            return 0;
+        }
+        var hash = 14695981039346656037UL;
+        foreach (var c in etag)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+        return hash == 0 ? 1 : hash;
+    }
 }
 
 /// <summary>The current state of some runs: rows to upsert, ids to drop (moved away or gone).</summary>
 internal sealed record RunIndexDelta(IReadOnlyList<RunIndexRow> Rows, IReadOnlyList<string> Removed);
 
 /// <summary>
-/// One change-log entry: its unique key, the run it names, its time (UTC ticks) and how long after that
-/// it stands for the run's later commits that logged no entry (<see cref="RunChangeLog.Lease"/> or zero).
+/// One change-log entry: its unique key, the run it names, its time (UTC ticks), how long after that
+/// it stands for the run's later commits that logged no entry (<see cref="RunChangeLog.Lease"/> or zero)
+/// and the run row version its commit wrote (<see cref="RunVersion"/>; 0 when the entry names none).
 /// </summary>
-internal sealed record RunChange(string Key, string RunId, long Ticks = 0, TimeSpan Lease = default);
+internal sealed record RunChange(string Key, string RunId, long Ticks = 0, TimeSpan Lease = default, ulong Version = 0);
 
 /// <summary>Where the run index reads runs from (the run store and its change log in production).</summary>
 internal interface IRunIndexSource

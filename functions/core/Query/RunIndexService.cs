@@ -42,14 +42,17 @@ internal sealed class RunIndexOptions
 }
 
 /// <summary>
-/// Where one query's time went (the bench prints these): waiting for the project lock, opening the
-/// snapshot on a cold start (header and runs), the change-log tail read, re-reading the runs it names,
-/// decoding the columns the query needs, and the query itself (rows of a lazily opened table included).
+/// Where one query's time went (the bench prints these): waiting for the project lock; on a cold start
+/// the snapshot's first read (<see cref="HeaderMs"/>: header and runs bytes), the runs decoded
+/// (<see cref="OpenMs"/>: the open in all), then in parallel the change-log tail read (<see cref="TailMs"/>,
+/// its own duration) and the query's columns (<see cref="ColumnsMs"/>: waited for beyond the tail); the row versions when
+/// an entry needs matching (<see cref="VersionsMs"/>); re-reading the runs the tail names; and the query
+/// itself (the rows of a lazily opened table included; they were fetched alongside the tail).
 /// </summary>
-internal sealed record RunIndexReadTiming(double LockWaitMs, double OpenMs, double TailMs, double RereadMs, int RunsReread, double ColumnsMs, double ReadMs)
+internal sealed record RunIndexReadTiming(double LockWaitMs, double OpenMs, double TailMs, double RereadMs, int RunsReread, double ColumnsMs, double ReadMs, double HeaderMs = 0, double VersionsMs = 0)
 {
-    /// <summary>Open + change-log tail + re-reads.</summary>
-    public double RefreshMs => OpenMs + TailMs + RereadMs;
+    /// <summary>The refresh's wall time: open, then the tail (overlapping the open on a cold start), versions and re-reads.</summary>
+    public double RefreshMs { get; init; }
 }
 
 /// <summary>One background snapshot save: freeze (under the project lock), encode and upload (outside it).</summary>
@@ -100,7 +103,10 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// <summary>Stage times of the refresh in progress (under the project lock).</summary>
     private sealed class RefreshTiming
     {
+        public double HeaderMs { get; set; }
         public double OpenMs { get; set; }
+        public double VersionsMs { get; set; }
+        public double WallMs { get; set; }
         public double TailMs { get; set; }
         public double RereadMs { get; set; }
         public int RunsReread { get; set; }
@@ -109,8 +115,11 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         public double ColumnsMs { get; set; }
     }
 
-    /// <summary>The first bytes a cold open reads: the header and, up to ~100,000 runs, the runs segment in one request.</summary>
-    private const int OpenReadBytes = 1 << 20;
+    /// <summary>
+    /// The first bytes a cold open reads: the header and, up to ~100,000 runs, the runs segment in one
+    /// request. The query's columns and the change-log tail are read in parallel once it names them.
+    /// </summary>
+    private const int HeaderReadBytes = 1 << 20;
 
     private readonly ConcurrentQueue<RunIndexSaveTiming> _saves = new();
 
@@ -125,12 +134,37 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         ReadAsync(entity, project, null, (table, _) => Task.FromResult(read(table)), cancellationToken);
 
     /// <summary>
+    /// As <see cref="ReadAsync{T}(string, string, IReadOnlyCollection{RunField}, Func{RunTable, CancellationToken, Task{T}}, CancellationToken)"/>
+    /// for a query that answers one page: on a cold start <paramref name="page"/> runs as soon as the columns
+    /// are in, while the change-log tail is still being read, and the rows at its <paramref name="positions"/>
+    /// are fetched meanwhile (<see cref="RunTable.PrefetchRows"/>), so the tail and the page's point reads
+    /// overlap. <paramref name="read"/> gets that page when the tail changed nothing (else the page worked out again).
+    /// </summary>
+    public async Task<T> ReadPageAsync<TPage, T>(string entity, string project, IReadOnlyCollection<RunField> fields, Func<RunTable, TPage> page, Func<TPage, IReadOnlyList<int>> positions,
+        Func<RunTable, TPage, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        (RunTable Table, long Revision, TPage Page)? early = null;
+        return await ReadAsync(entity, project, fields,
+            (table, ct) => read(table, early is { } known && ReferenceEquals(known.Table, table) && known.Revision == table.Revision ? known.Page : page(table), ct),
+            cancellationToken,
+            table =>
+            {
+                var result = page(table);
+                early = (table, table.Revision, result);
+                return positions(result);
+            }).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Runs <paramref name="read"/> over the project's current index (serialised per project) once the
     /// columns of <paramref name="fields"/> are decoded; null decodes every column. A cold start opens
     /// the snapshot lazily, so naming the fields a query reads spares decoding the others; the rows of a
     /// page come from <see cref="RunTable.RowsAsync"/>.
     /// </summary>
-    public async Task<T> ReadAsync<T>(string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    public async Task<T> ReadAsync<T>(string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
+        await ReadAsync(entity, project, fields, read, cancellationToken, null).ConfigureAwait(false);
+
+    private async Task<T> ReadAsync<T>(string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, CancellationToken, Task<T>> read, CancellationToken cancellationToken, Func<RunTable, IReadOnlyList<int>>? page)
     {
         var entry = _entries.GetOrAdd(Key(entity, project), _ => new Entry());
         var watch = Stopwatch.StartNew();
@@ -143,13 +177,16 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                 try
                 {
                     var timing = new RefreshTiming();
-                    await RefreshAsync(entry, entity, project, fields, timing, cancellationToken).ConfigureAwait(false);
+                    await RefreshAsync(entry, entity, project, fields, page, timing, cancellationToken).ConfigureAwait(false);
                     var table = entry.Table!;
                     var refreshed = watch.Elapsed.TotalMilliseconds;
                     await (fields is null ? table.EnsureLoadedAsync(cancellationToken) : table.EnsureColumnsAsync(fields, cancellationToken)).ConfigureAwait(false);
                     var columns = watch.Elapsed.TotalMilliseconds;
                     var result = await read(table, cancellationToken).ConfigureAwait(false);
-                    LastRead = new RunIndexReadTiming(lockWait, timing.OpenMs, timing.TailMs, timing.RereadMs, timing.RunsReread, timing.ColumnsMs + columns - refreshed, watch.Elapsed.TotalMilliseconds - columns);
+                    LastRead = new RunIndexReadTiming(lockWait, timing.OpenMs, timing.TailMs, timing.RereadMs, timing.RunsReread, timing.ColumnsMs + columns - refreshed, watch.Elapsed.TotalMilliseconds - columns, timing.HeaderMs, timing.VersionsMs)
+                    {
+                        RefreshMs = timing.WallMs,
+                    };
                     if (!table.IsLoaded && ++entry.ReadsSinceOpen >= 2)
                     {
                         // Queried again: decode the rest in the background, so later queries read rows from memory.
@@ -157,9 +194,10 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                     }
                     return result;
                 }
-                catch (ConflictException) when (attempt == 0 && entry.Table is { IsLoaded: false })
+                catch (ConflictException) when (attempt == 0 && entry.Table is not { IsLoaded: true })
                 {
-                    // The snapshot blob was replaced under the lazily opened table: open the new one.
+                    // The snapshot blob was replaced under the lazily opened table (or while it was being
+                    // opened: its header and runs are separate reads): open the new one.
                     logger.LogDebug("Run index snapshot of {Entity}/{Project} changed while it was being read; reopening", entity, project);
                     entry.Table = null;
                 }
@@ -185,7 +223,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         await entry.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await RefreshAsync(entry, entity, project, null, new RefreshTiming(), cancellationToken).ConfigureAwait(false);
+            await RefreshAsync(entry, entity, project, null, null, new RefreshTiming(), cancellationToken).ConfigureAwait(false);
             await entry.Table!.EnsureLoadedAsync(cancellationToken).ConfigureAwait(false);
             var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
             var watermark = entry.Watermark;
@@ -249,9 +287,10 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
 
     /// <summary>
     /// Brings the entry up to date, noting where the time went in <paramref name="timing"/>. The columns
-    /// of <paramref name="fields"/> (null: all) a lazily opened table lacks load while the change-log tail is read.
+    /// of <paramref name="fields"/> (null: all) a lazily opened table lacks load while the change-log tail
+    /// is read; so do the rows of <paramref name="page"/> (see <see cref="ReadPageAsync"/>).
     /// </summary>
-    private async Task RefreshAsync(Entry entry, string entity, string project, IReadOnlyCollection<RunField>? fields, RefreshTiming timing, CancellationToken cancellationToken)
+    private async Task RefreshAsync(Entry entry, string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, IReadOnlyList<int>>? page, RefreshTiming timing, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var settings = options.Value;
@@ -266,49 +305,82 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         }
         var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
         var blobName = BlobName(entity, project);
-        var watch = Stopwatch.StartNew();
-        if (entry.Table is null && !await OpenAsync(entry, container, blobName, entity, project, cancellationToken).ConfigureAwait(false))
-        {
-            await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
-        }
-        timing.OpenMs = watch.Elapsed.TotalMilliseconds;
-        if (now - entry.BuiltAt > settings.FullRebuildAfter)
-        {
-            await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
-        }
+        var wall = Stopwatch.StartNew();
 
         // A leased log entry covers its run's commits for a lease after it (writers skip entries
         // meanwhile), so the tail is read from (watermark - margin - lease). The margin covers entries
         // whose time was taken before the last read but that landed after it, and clock differences.
         // A run named there is re-read unless the table already read it after every commit the entry
-        // may stand for (RunTable.Covers: its read mark, or the last full build): a snapshot saved right
-        // after a burst of writes does not make each cold start re-read that burst.
-        watch.Restart();
+        // may stand for (RunTable.Covers: its read mark, or the last full build) or holds exactly the
+        // version the entry's commit wrote (RunTable.HoldsVersion): a snapshot saved right after a burst
+        // of writes, or built right after a bulk seed, does not make each cold start re-read that burst.
+        TailRead StartTail(DateTimeOffset watermark) => new(clock.GetUtcNow(), Timed(source.ReadChangesAsync(entity, project, watermark - settings.WatermarkMargin - RunChangeLog.Lease, cancellationToken)));
+        TailRead? tail = null;
+        if (entry.Table is null)
+        {
+            // A cold open starts the tail read as soon as the snapshot header names the watermark.
+            tail = await OpenAsync(entry, container, blobName, entity, project, fields, StartTail, timing, cancellationToken).ConfigureAwait(false);
+            if (entry.Table is null)
+            {
+                await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        timing.OpenMs = wall.Elapsed.TotalMilliseconds;
+        if (now - entry.BuiltAt > settings.FullRebuildAfter)
+        {
+            if (tail is not null)
+            {
+                await ((Task)tail.Changes).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                tail = null;
+            }
+            await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
+        }
+
         var table = entry.Table!;
-        // A cold start's two slowest reads overlap: the query's columns load while the tail is read
-        // (nothing else touches the table until they are in place; a re-read run is upserted after).
+        tail ??= StartTail(entry.Watermark);
+        // A cold start's slowest reads overlap: the query's columns load while the tail is read (nothing
+        // else touches the table until they are in place; a re-read run is upserted after), and once
+        // they are in, the page the query will answer is worked out and its rows fetched.
         var columnsLoading = table.IsLoaded ? Task.CompletedTask
             : fields is null ? table.EnsureLoadedAsync(cancellationToken) : table.EnsureColumnsAsync(fields, cancellationToken);
-        var readStart = clock.GetUtcNow();
+        if (page is not null && table.Loader is not null)
+        {
+            columnsLoading = PrefetchPageAsync(table, columnsLoading, page, cancellationToken);
+        }
         IReadOnlyList<RunChange> changes;
+        var readStart = tail.ReadStart;
         try
         {
-            changes = await source.ReadChangesAsync(entity, project, entry.Watermark - settings.WatermarkMargin - RunChangeLog.Lease, cancellationToken).ConfigureAwait(false);
-            timing.TailMs = watch.Elapsed.TotalMilliseconds;
+            (changes, timing.TailMs) = await tail.Changes.ConfigureAwait(false);
         }
         finally
         {
             await columnsLoading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-        timing.ColumnsMs = watch.Elapsed.TotalMilliseconds - timing.TailMs;
+        var tailDone = wall.Elapsed.TotalMilliseconds;
         // A failed column load surfaces here (a replaced snapshot is a ConflictException: the caller reopens).
         await columnsLoading.ConfigureAwait(false);
+        timing.ColumnsMs = wall.Elapsed.TotalMilliseconds - tailDone;
         var newest = new Dictionary<string, long>(StringComparer.Ordinal);
-        var changed = new HashSet<string>(StringComparer.Ordinal);
+        var uncovered = new List<RunChange>();
         foreach (var change in changes)
         {
             newest[change.RunId] = Math.Max(newest.GetValueOrDefault(change.RunId), change.Ticks);
             if (!table.Covers(change, settings.WatermarkMargin))
+            {
+                uncovered.Add(change);
+            }
+        }
+        var watch = Stopwatch.StartNew();
+        if (uncovered.Exists(c => c.Version != 0 && c.Lease == TimeSpan.Zero))
+        {
+            await table.EnsureVersionsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        timing.VersionsMs = watch.Elapsed.TotalMilliseconds;
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var change in uncovered)
+        {
+            if (!table.HoldsVersion(change))
             {
                 changed.Add(change.RunId);
             }
@@ -334,6 +406,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         }
         timing.RereadMs = watch.Elapsed.TotalMilliseconds;
         timing.RunsReread = changed.Count;
+        timing.WallMs = wall.Elapsed.TotalMilliseconds;
         entry.Watermark = readStart;
         var saveInterval = TimeSpan.FromTicks(Math.Max(settings.SaveInterval.Ticks, Math.Min((long)(entry.LastSaveDuration.Ticks * settings.SaveBackoff), (settings.ChangeLogRetention / 4).Ticks)));
         if (entry.Dirty && now - entry.SavedAt >= saveInterval)
@@ -351,10 +424,29 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         entry.CheckedAt = clock.GetUtcNow();
     }
 
+    /// <summary>A change-log tail read in flight: when it started (the next watermark) and its entries with the read's own duration.</summary>
+    private sealed record TailRead(DateTimeOffset ReadStart, Task<(IReadOnlyList<RunChange> Changes, double Ms)> Changes);
+
+    private static async Task<(IReadOnlyList<RunChange>, double)> Timed(Task<IReadOnlyList<RunChange>> read)
+    {
+        var watch = Stopwatch.StartNew();
+        var changes = await read.ConfigureAwait(false);
+        return (changes, watch.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>Once the query's columns are in, works out its page and starts fetching those rows (still under the caller's lock).</summary>
+    private static async Task PrefetchPageAsync(RunTable table, Task columnsLoading, Func<RunTable, IReadOnlyList<int>> page, CancellationToken cancellationToken)
+    {
+        await columnsLoading.ConfigureAwait(false);
+        table.PrefetchRows(page(table), cancellationToken);
+    }
+
     /// <summary>Decodes a lazily opened table's remaining columns outside the lock and puts them in place under it.</summary>
     private void StartMaterialize(Entry entry, RunTable table)
     {
-        if (entry.Materializing is { IsCompleted: false } || table.Loader is not { } loader)
+        var loader = table.Loader;
+        var versionLoader = table.VersionLoader;
+        if (entry.Materializing is { IsCompleted: false } || (loader is null && versionLoader is null))
         {
             return;
         }
@@ -364,8 +456,10 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
             try
             {
                 var values = new IndexValue[pending.Count][];
+                var versions = versionLoader?.LoadVersionsAsync(CancellationToken.None);
                 await Parallel.ForAsync(0, pending.Count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
-                    values[i] = await loader.LoadColumnAsync(pending[i].Kind, pending[i].Name, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                    values[i] = await loader!.LoadColumnAsync(pending[i].Kind, pending[i].Name, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                var loadedVersions = versions is null ? null : await versions.ConfigureAwait(false);
                 await entry.Lock.WaitAsync().ConfigureAwait(false);
                 try
                 {
@@ -377,6 +471,10 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                             {
                                 table.Install(pending[i].Kind, pending[i].Name, values[i]);
                             }
+                        }
+                        if (versions is not null)
+                        {
+                            table.InstallVersions(loadedVersions);
                         }
                     }
                 }
@@ -413,15 +511,19 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     }
 
     /// <summary>
-    /// Opens the saved snapshot: one ranged read for the header and (up to ~100,000 runs) the runs
-    /// segment; the columns stay in the blob until a query names them (read If-Match this ETag). An
-    /// older snapshot layout is downloaded and decoded whole. False when there is no usable snapshot.
+    /// Opens the saved snapshot with ranged reads: the header and runs first; then, in parallel, the
+    /// columns <paramref name="fields"/> name and the change-log tail after the snapshot's watermark
+    /// (<paramref name="startTail"/>, returned). The other columns stay in the blob until a query names
+    /// them (read If-Match this ETag). An older snapshot layout is downloaded and decoded whole. Leaves
+    /// <see cref="Entry.Table"/> null when there is no usable snapshot.
     /// </summary>
-    private async Task<bool> OpenAsync(Entry entry, BlobStore container, string blobName, string entity, string project, CancellationToken cancellationToken)
+    private async Task<TailRead?> OpenAsync(Entry entry, BlobStore container, string blobName, string entity, string project, IReadOnlyCollection<RunField>? fields,
+        Func<DateTimeOffset, TailRead> startTail, RefreshTiming timing, CancellationToken cancellationToken)
     {
-        if (await container.DownloadRangeAsync(blobName, 0, OpenReadBytes, null, cancellationToken).ConfigureAwait(false) is not { } first)
+        var watch = Stopwatch.StartNew();
+        if (await container.DownloadRangeAsync(blobName, 0, HeaderReadBytes, null, cancellationToken).ConfigureAwait(false) is not { } first)
         {
-            return false;
+            return null;
         }
         var etag = first.ETag;
         var prefix = first.Content.ToMemory();
@@ -431,35 +533,59 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
             prefix = await ReadRangeAsync(container, blobName, 0, needed, etag, cancellationToken).ConfigureAwait(false);
             header = RunIndexCodec.ReadHeader(prefix.Span, out _);
         }
-        RunIndexSnapshot? snapshot;
+        timing.HeaderMs = watch.Elapsed.TotalMilliseconds;
         if (header is null)
         {
             // Another layout (version 2): the whole blob, decoded at once.
             var whole = await container.DownloadAsync(blobName, cancellationToken).ConfigureAwait(false);
             if (whole is null || RunIndexCodec.Read(whole.Value.Content.ToMemory()) is not { } decoded)
             {
-                return false;
+                return null;
             }
-            snapshot = decoded;
-            etag = whole.Value.ETag;
+            SetOpened(entry, decoded, whole.Value.ETag);
+            return null;
         }
-        else
+        var loader = new SnapshotLoader(container, blobName, etag, header, prefix, source, entity, project);
+        if (fields is not null)
+        {
+            // The query's columns load alongside the runs and the tail (RunTable.EnsureColumnsAsync picks them up).
+            foreach (var field in fields)
+            {
+                loader.Prefetch(field.Kind, field.Name, cancellationToken);
+            }
+        }
+        RunTable table;
+        try
         {
             var runsEnd = header.RunsOffset + header.RunsLength;
+            var runs = prefix;
             if (runsEnd > prefix.Length)
             {
+                // More runs than the first read held: the rest of the segment.
                 var rest = await ReadRangeAsync(container, blobName, prefix.Length, (int)(runsEnd - prefix.Length), etag, cancellationToken).ConfigureAwait(false);
                 var joined = new byte[runsEnd];
                 prefix.CopyTo(joined);
                 rest.CopyTo(joined.AsMemory(prefix.Length));
-                prefix = joined;
+                runs = joined;
             }
-            var (ids, tags, deleted) = RunIndexCodec.ReadRuns(prefix.Span.Slice((int)header.RunsOffset, header.RunsLength), header.Count);
-            var loader = new SnapshotLoader(container, blobName, etag, header, prefix, source, entity, project);
-            var table = RunTable.Open(ids, tags, deleted, header.Columns.Select(c => (c.Kind, c.Name)), loader);
+            var (ids, tags, deleted) = RunIndexCodec.ReadRuns(runs.Span.Slice((int)header.RunsOffset, header.RunsLength), header.Count);
+            table = RunTable.Open(ids, tags, deleted, header.Columns.Select(c => (c.Kind, c.Name)), loader);
             RunIndexCodec.Restore(table, header);
-            snapshot = new RunIndexSnapshot(table, header.Watermark, header.BuiltAt);
         }
+        catch
+        {
+            loader.Abandon();
+            throw;
+        }
+        // Asked for once the runs are decoded, after the columns: a storage emulator serving one request
+        // at a time sends the column bytes before it scans the log, and they decode while it does.
+        var tail = startTail(header.Watermark);
+        SetOpened(entry, new RunIndexSnapshot(table, header.Watermark, header.BuiltAt), etag);
+        return tail;
+    }
+
+    private void SetOpened(Entry entry, RunIndexSnapshot snapshot, ETag etag)
+    {
         entry.Table = snapshot.Table;
         entry.Watermark = snapshot.Watermark;
         entry.BuiltAt = snapshot.BuiltAt;
@@ -467,7 +593,6 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         entry.Dirty = false;
         entry.SavedAt = clock.GetUtcNow();
         entry.ReadsSinceOpen = 0;
-        return true;
     }
 
     /// <summary>A byte range of the snapshot blob as it was when opened; a replaced or deleted blob is a <see cref="ConflictException"/> (the caller reopens).</summary>
@@ -478,18 +603,57 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         return read.Content.ToMemory();
     }
 
-    /// <summary>The columns of one opened snapshot (ranged reads pinned to its ETag) and the current rows of named runs (point reads).</summary>
+    /// <summary>
+    /// The columns and row versions of one opened snapshot (ranged reads pinned to its ETag) and the
+    /// current rows of named runs (point reads). Columns a cold query names start loading with the runs
+    /// (<see cref="Prefetch"/>).
+    /// </summary>
     private sealed class SnapshotLoader(BlobStore container, string blobName, ETag etag, RunIndexHeader header, ReadOnlyMemory<byte> prefix, IRunIndexSource source, string entity, string project) : IRunTableLoader
     {
         private readonly Dictionary<(RunFieldKind, string), RunIndexSegment> _segments = header.Columns.ToDictionary(c => (c.Kind, c.Name));
+        private readonly ConcurrentDictionary<(RunFieldKind, string), Task<IndexValue[]>> _started = new();
 
-        public async Task<IndexValue[]> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken)
+        /// <summary>Starts loading a column the snapshot has (no-op otherwise); <see cref="LoadColumnAsync"/> then takes it.</summary>
+        public void Prefetch(RunFieldKind kind, string name, CancellationToken cancellationToken)
+        {
+            if (_segments.ContainsKey((kind, name)) && !_started.ContainsKey((kind, name)))
+            {
+                _started[(kind, name)] = Task.Run(() => ReadColumnAsync(kind, name, cancellationToken), cancellationToken);
+            }
+        }
+
+        /// <summary>Observes the prefetched loads nobody will take (the open failed).</summary>
+        public void Abandon()
+        {
+            foreach (var task in _started.Values)
+            {
+                _ = task.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+            }
+            _started.Clear();
+        }
+
+        public Task<IndexValue[]> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken) =>
+            _started.TryRemove((kind, name), out var started) ? started : ReadColumnAsync(kind, name, cancellationToken);
+
+        private async Task<IndexValue[]> ReadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken)
         {
             var segment = _segments[(kind, name)];
             var bytes = segment.Offset + segment.Length <= prefix.Length
                 ? prefix.Slice((int)segment.Offset, segment.Length)
                 : await ReadRangeAsync(container, blobName, segment.Offset, segment.Length, etag, cancellationToken).ConfigureAwait(false);
             return RunIndexCodec.ReadColumn(bytes.Span, header.Count);
+        }
+
+        public async Task<ulong[]?> LoadVersionsAsync(CancellationToken cancellationToken)
+        {
+            if (header.VersionsLength == 0)
+            {
+                return null;
+            }
+            var bytes = header.VersionsOffset + header.VersionsLength <= prefix.Length
+                ? prefix.Slice((int)header.VersionsOffset, header.VersionsLength)
+                : await ReadRangeAsync(container, blobName, header.VersionsOffset, header.VersionsLength, etag, cancellationToken).ConfigureAwait(false);
+            return RunIndexCodec.ReadVersions(bytes.Span, header.Count);
         }
 
         public Task<RunIndexDelta> ReadRunsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken) =>

@@ -112,9 +112,10 @@ internal sealed class RunQueryService(
         await RequireProjectAsync(principal, entity, project, Role.Viewer, cancellationToken).ConfigureAwait(false);
         // Only the filter and sort columns are decoded on a cold start; the page's rows come from RowsAsync.
         var fields = RunFilter.Fields(spec.Filter).Concat(spec.Sort.Select(k => k.Field)).ToList();
-        return await index.ReadAsync(entity, project, fields, async (table, ct) =>
+        // On a cold start the page is worked out once the columns are in and its rows fetched while the
+        // change-log tail is still being read; the query runs again only when the tail changed the table.
+        return await index.ReadPageAsync(entity, project, fields, table => RunQueryEngine.Execute(table, spec), page => page.Positions, async (table, page, ct) =>
         {
-            var page = RunQueryEngine.Execute(table, spec);
             var rows = await table.RowsAsync(page.Positions, ct).ConfigureAwait(false);
             return new RunPageDto(rows.Select(row => ToDto(entity, project, row)).ToList(), page.Total, page.NextCursor);
         }, cancellationToken).ConfigureAwait(false);

@@ -42,7 +42,7 @@ internal sealed class RunStoreIndexSource(StorageAccount storage, RunService run
 
     public async Task<IReadOnlyList<RunChange>> ReadChangesAsync(string entity, string project, DateTimeOffset since, CancellationToken cancellationToken) =>
         (await RunChangeLog.ReadSinceAsync(storage, entity, project, since, cancellationToken).ConfigureAwait(false))
-            .Select(r => new RunChange(r.RowKey, r.RunId, RunChangeLog.TicksOf(r), RunChangeLog.LeaseOf(r))).ToList();
+            .Select(r => new RunChange(r.RowKey, r.RunId, RunChangeLog.TicksOf(r), RunChangeLog.LeaseOf(r), RunVersion.Of(r.RunETag))).ToList();
 
     public Task PruneChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken) =>
         RunChangeLog.PruneAsync(storage, entity, project, before, max: 1000, cancellationToken);
@@ -58,7 +58,8 @@ internal sealed class RunStoreIndexSource(StorageAccount storage, RunService run
         var deleted = await storage.TableAsync(DeletedRunMarker.TableName).ConfigureAwait(false);
         var found = new RunIndexRow?[runIds.Count];
         var ids = runIds.ToArray();
-        await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
+        // A page of rows (50) in one round of requests; bulk re-reads at most 64 at a time.
+        await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken }, async (i, ct) =>
         {
             var rowKey = TableKeys.Escape(ids[i]);
             if (await table.GetAsync<RunRow>(partition, rowKey, ct).ConfigureAwait(false) is { } row)
@@ -116,6 +117,8 @@ internal sealed class RunStoreIndexSource(StorageAccount storage, RunService run
             Sweep = row.SweepName,
             Runtime = runtime,
             Deleted = deleted || row.DeletedAt is not null,
+            // A live row's version (a deleted run's kept row lives in another table: no version to match).
+            Version = deleted ? 0 : RunVersion.Of(row.ETag.ToString()),
             Config = config,
             Summary = summary,
         };

@@ -100,6 +100,9 @@ internal interface IRunTableLoader
     Task<IndexValue[]> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken);
 
     Task<RunIndexDelta> ReadRunsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken);
+
+    /// <summary>The run row version each snapshot position was read at (<see cref="RunVersion"/>); null when the snapshot kept none.</summary>
+    Task<ulong[]?> LoadVersionsAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -116,6 +119,9 @@ internal interface IRunTableLoader
 /// <para>
 /// Read marks (<see cref="Covers"/>) say when each run was last read from the run store, so a refresh
 /// re-reads a run named in the change log only when that entry may stand for a commit it has not seen.
+/// Each position also keeps the row version it was read at (<see cref="RunVersion"/>): an entry that
+/// names exactly that version is held, however recent (<see cref="HoldsVersion"/>). A lazily opened
+/// table loads the versions when a refresh first needs them (<see cref="EnsureVersionsAsync"/>).
 /// </para>
 /// Not thread-safe: <see cref="RunIndexService"/> serialises access per project; <see cref="Freeze"/>
 /// hands out a read-only version another thread may read while this one keeps changing.
@@ -138,6 +144,11 @@ internal sealed class RunTable
     private string[][] _tags = [];
     private bool[] _live = [];
     private bool[] _deleted = [];
+    private ulong[] _versions = [];
+
+    /// <summary>Where a lazily opened table's versions come from until loaded, and the versions set since the open (they win).</summary>
+    private IRunTableLoader? _versionLoader;
+    private Dictionary<int, ulong>? _versionChanges;
 
     public RunTable()
     {
@@ -169,6 +180,7 @@ internal sealed class RunTable
         _tags = source._tags[..source.Capacity];
         _live = source._live[..source.Capacity];
         _deleted = source._deleted[..source.Capacity];
+        _versions = source._versions[..source.Capacity];
         Capacity = source.Capacity;
         LiveCount = source.LiveCount;
     }
@@ -177,13 +189,14 @@ internal sealed class RunTable
     /// The runs <paramref name="ids"/> at positions 0..n-1 with empty columns, for a snapshot decode to
     /// fill column by column (<see cref="LoadColumn"/>).
     /// </summary>
-    public static RunTable Create(string[] ids, string[][] tags, bool[] deleted)
+    public static RunTable Create(string[] ids, string[][] tags, bool[] deleted, ulong[]? versions = null)
     {
         var table = new RunTable
         {
             _ids = ids,
             _tags = tags,
             _deleted = deleted,
+            _versions = versions ?? new ulong[ids.Length],
             _live = new bool[ids.Length],
             Capacity = ids.Length,
             LiveCount = ids.Length,
@@ -210,6 +223,8 @@ internal sealed class RunTable
         table._pending = [];
         table._changed = [];
         table._loader = loader;
+        table._versionLoader = loader;
+        table._versionChanges = [];
         foreach (var (kind, name) in columns)
         {
             if (kind == RunFieldKind.Column && name == RunField.RunName.Name)
@@ -226,9 +241,13 @@ internal sealed class RunTable
         return table;
     }
 
+    /// <summary>Counts the changes to the table's runs and values: a query result worked out at one revision holds while it stays.</summary>
+    public long Revision { get; private set; }
+
     /// <summary>Puts a column's decoded values in place (snapshot decode); rows changed since the snapshot win over them.</summary>
     public void Install(RunFieldKind kind, string name, IndexValue[] values)
     {
+        Revision++;
         var column = IndexColumn.From(values);
         if (_changed is not null)
         {
@@ -244,8 +263,8 @@ internal sealed class RunTable
         }
     }
 
-    /// <summary>Whether every column is decoded (always, unless opened lazily from a snapshot).</summary>
-    public bool IsLoaded => _pending is null;
+    /// <summary>Whether every column and the versions are decoded (always, unless opened lazily from a snapshot).</summary>
+    public bool IsLoaded => _pending is null && _versionLoader is null;
 
     /// <summary>The columns a lazily opened table has not decoded yet.</summary>
     public IReadOnlyList<(RunFieldKind Kind, string Name)> PendingColumns => _pending is null ? [] : [.. _pending];
@@ -259,9 +278,62 @@ internal sealed class RunTable
     public Task EnsureColumnsAsync(IEnumerable<RunField> fields, CancellationToken cancellationToken) =>
         _pending is null ? Task.CompletedTask : LoadAsync(fields.Select(f => (f.Kind, f.Name)).Where(_pending.Contains).Distinct().ToList(), cancellationToken);
 
-    /// <summary>Decodes every column still in the snapshot.</summary>
+    /// <summary>Decodes every column and the versions still in the snapshot.</summary>
     public Task EnsureLoadedAsync(CancellationToken cancellationToken) =>
-        _pending is null ? Task.CompletedTask : LoadAsync([.. _pending], cancellationToken);
+        Task.WhenAll(_pending is null ? Task.CompletedTask : LoadAsync([.. _pending], cancellationToken), EnsureVersionsAsync(cancellationToken));
+
+    /// <summary>Loads the row versions of a lazily opened table (one read of the snapshot's versions segment).</summary>
+    public async Task EnsureVersionsAsync(CancellationToken cancellationToken)
+    {
+        if (_versionLoader is not { } loader)
+        {
+            return;
+        }
+        InstallVersions(await loader.LoadVersionsAsync(cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Where the row versions still waiting in the snapshot come from (null once loaded).</summary>
+    public IRunTableLoader? VersionLoader => _versionLoader;
+
+    /// <summary>Puts the snapshot's versions in place (null: it kept none, all unknown); versions set since the open win.</summary>
+    public void InstallVersions(ulong[]? loaded)
+    {
+        if (_versionLoader is null)
+        {
+            return;
+        }
+        if (loaded is not null)
+        {
+            loaded.AsSpan(0, Math.Min(loaded.Length, Capacity)).CopyTo(_versions);
+        }
+        foreach (var (position, version) in _versionChanges!)
+        {
+            _versions[position] = version;
+        }
+        _versionLoader = null;
+        _versionChanges = null;
+    }
+
+    /// <summary>
+    /// Whether the table holds exactly the run row version <paramref name="change"/> committed: an entry
+    /// without a lease stands for that one commit only, so a run read at that version (or later written
+    /// by this index from that version) needs no re-read for it. Load the versions first (<see cref="EnsureVersionsAsync"/>).
+    /// </summary>
+    public bool HoldsVersion(RunChange change)
+    {
+        if (change.Lease != TimeSpan.Zero || change.Version == 0)
+        {
+            return false;
+        }
+        if (_versionLoader is not null)
+        {
+            throw new InvalidOperationException("Load the run versions (EnsureVersionsAsync) before matching change-log entries against them.");
+        }
+        return Positions.TryGetValue(change.RunId, out var position) && _live[position] && _versions[position] == change.Version;
+    }
+
+    /// <summary>The row version a position holds (0: unknown).</summary>
+    public ulong VersionAt(int position) => _versions[position];
 
     private async Task LoadAsync(List<(RunFieldKind Kind, string Name)> columns, CancellationToken cancellationToken)
     {
@@ -280,11 +352,38 @@ internal sealed class RunTable
         _pending = null;
         _changed = null;
         _loader = null;
+        _prefetched = null;
+    }
+
+    /// <summary>Point reads started ahead of <see cref="RowsAsync"/> (<see cref="PrefetchRows"/>): the runs asked for and their answer.</summary>
+    private (HashSet<string> Ids, Task<RunIndexDelta> Read)? _prefetched;
+
+    /// <summary>
+    /// Starts the point reads <see cref="RowsAsync"/> would make for <paramref name="positions"/> (a lazily
+    /// opened table; no-op otherwise), so they overlap other work. Rows read so are at least as new as
+    /// the query that asked for them: the reads start after it did.
+    /// </summary>
+    public void PrefetchRows(IReadOnlyList<int> positions, CancellationToken cancellationToken)
+    {
+        if (_pending is null || _loader is null)
+        {
+            return;
+        }
+        var ids = positions.Where(p => !_changed!.ContainsKey(p)).Select(Id).ToHashSet(StringComparer.Ordinal);
+        if (ids.Count == 0)
+        {
+            return;
+        }
+        var read = _loader.ReadRunsAsync(ids, cancellationToken);
+        // Observed even when no page asks for these rows after all.
+        _ = read.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+        _prefetched = (ids, read);
     }
 
     /// <summary>
     /// The rows at <paramref name="positions"/>, in order. A lazily opened table answers rows it has not
-    /// decoded with point reads of those runs (a run gone meanwhile is left out); a loaded one from memory.
+    /// decoded with point reads of those runs (a run gone meanwhile is left out), or with the reads
+    /// <see cref="PrefetchRows"/> started; a loaded one from memory.
     /// </summary>
     public async Task<IReadOnlyList<RunIndexRow>> RowsAsync(IReadOnlyList<int> positions, CancellationToken cancellationToken)
     {
@@ -293,7 +392,22 @@ internal sealed class RunTable
             return positions.Select(ToRow).ToList();
         }
         var missing = positions.Where(p => !_changed!.ContainsKey(p)).Select(Id).ToList();
-        var read = missing.Count == 0 ? [] : (await _loader!.ReadRunsAsync(missing, cancellationToken).ConfigureAwait(false)).Rows.ToDictionary(r => r.Id, StringComparer.Ordinal);
+        var read = new Dictionary<string, RunIndexRow>(StringComparer.Ordinal);
+        if (_prefetched is { } prefetched && missing.Exists(prefetched.Ids.Contains))
+        {
+            foreach (var row in (await prefetched.Read.ConfigureAwait(false)).Rows)
+            {
+                read[row.Id] = row;
+            }
+            missing.RemoveAll(prefetched.Ids.Contains);
+        }
+        if (missing.Count > 0)
+        {
+            foreach (var row in (await _loader!.ReadRunsAsync(missing, cancellationToken).ConfigureAwait(false)).Rows)
+            {
+                read[row.Id] = row;
+            }
+        }
         var result = new List<RunIndexRow>(positions.Count);
         foreach (var position in positions)
         {
@@ -390,7 +504,7 @@ internal sealed class RunTable
     /// save): it shares every column page, and this table copies a page before it next writes it.
     /// Costs a copy of the per-run arrays (ids, tags, flags), not of the values.
     /// </summary>
-    public RunTable Freeze() => _pending is null ? new(this) : throw new InvalidOperationException("Load every column before freezing a lazily opened run table.");
+    public RunTable Freeze() => IsLoaded ? new(this) : throw new InvalidOperationException("Load every column and the versions before freezing a lazily opened run table.");
 
     /// <summary>Fixed columns by name (<see cref="RunField.ColumnNames"/>), config columns and summary columns.</summary>
     public IReadOnlyDictionary<string, IndexColumn> FixedColumns => _columns;
@@ -455,6 +569,7 @@ internal sealed class RunTable
 
     public void Upsert(RunIndexRow row)
     {
+        Revision++;
         if (!Positions.TryGetValue(row.Id, out var position))
         {
             position = Capacity++;
@@ -465,6 +580,7 @@ internal sealed class RunTable
                 Array.Resize(ref _tags, size);
                 Array.Resize(ref _live, size);
                 Array.Resize(ref _deleted, size);
+                Array.Resize(ref _versions, size);
             }
             Positions[row.Id] = position;
             _ids[position] = row.Id;
@@ -475,6 +591,7 @@ internal sealed class RunTable
         }
         _live[position] = true;
         _deleted[position] = row.Deleted;
+        SetVersion(position, row.Version);
         _tags[position] = row.Tags as string[] ?? [.. row.Tags];
         foreach (var name in RunField.ColumnNames)
         {
@@ -497,9 +614,20 @@ internal sealed class RunTable
         {
             return false;
         }
+        Revision++;
         _live[position] = false;
+        SetVersion(position, 0);
         LiveCount--;
         return true;
+    }
+
+    private void SetVersion(int position, ulong version)
+    {
+        _versions[position] = version;
+        if (_versionChanges is not null)
+        {
+            _versionChanges[position] = version;
+        }
     }
 
     /// <summary>The row at a position (for snapshots, exports and list answers).</summary>

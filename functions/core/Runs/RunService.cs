@@ -285,7 +285,7 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
                 await edit.RollbackAsync().ConfigureAwait(false);
                 throw;
             }
-            await edit.CommitAsync(stateChanged: previousState != row.State).ConfigureAwait(false);
+            await edit.CommitAsync(stateChanged: previousState != row.State, row.ETag).ConfigureAwait(false);
             await SyncRunningIndexAsync(previousState, row, cancellationToken).ConfigureAwait(false);
             return new UpsertRunResult(row, existing is null);
         }
@@ -508,7 +508,7 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
                 await edit.RollbackAsync().ConfigureAwait(false);
                 throw;
             }
-            await edit.CommitAsync(stateChanged: previousState != row.State).ConfigureAwait(false);
+            await edit.CommitAsync(stateChanged: previousState != row.State, row.ETag).ConfigureAwait(false);
             if (previousState != row.State || previousIndexed != row.IndexedHeartbeatAt)
             {
                 await SyncRunningIndexAsync(previousState, row, cancellationToken).ConfigureAwait(false);
@@ -620,9 +620,10 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
 
         /// <summary>
         /// After the row write: drops replaced blobs and logs the change for the run index, coalesced
-        /// per run (one entry per lease; a new run or a state change is always logged).
+        /// per run (one entry per lease; a new run or a state change is always logged), naming the
+        /// version the row write produced (<paramref name="committed"/>, its ETag).
         /// </summary>
-        public Task CommitAsync(bool stateChanged) => Task.WhenAll(DeleteAsync(_replaced), Query.RunChangeLog.RecordCoalescedAsync(service.Storage, key, stateChanged));
+        public Task CommitAsync(bool stateChanged, Azure.ETag committed) => Task.WhenAll(DeleteAsync(_replaced), Query.RunChangeLog.RecordCoalescedAsync(service.Storage, key, stateChanged, committed));
 
         public Task RollbackAsync() => DeleteAsync(_written);
 

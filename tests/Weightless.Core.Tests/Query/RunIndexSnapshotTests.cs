@@ -5,7 +5,7 @@ using Weightless.Core.Query;
 
 namespace Weightless.Core.Tests.Query;
 
-/// <summary>The version 3 snapshot opened lazily (columns decoded when a query names them), version 2 snapshots, and read marks.</summary>
+/// <summary>The version 4 snapshot opened lazily (columns decoded when a query names them), version 2 snapshots, read marks and row versions.</summary>
 public sealed class RunIndexSnapshotTests
 {
     private static readonly DateTimeOffset Watermark = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
@@ -31,7 +31,9 @@ public sealed class RunIndexSnapshotTests
         Assert.Equal(expected.Total, page.Total);
         Assert.Equal(expected.NextCursor, page.NextCursor);
         Assert.Equal(expected.Positions.Select(table.Id), page.Positions.Select(lazy.Id));
-        // The page's rows are point reads (the loader answers from the original rows here).
+        // The page's rows are point reads (the loader answers from the original rows here), started
+        // ahead (a cold start does so while the change-log tail is read) and read once.
+        lazy.PrefetchRows(page.Positions, CancellationToken.None);
         var pageRows = await lazy.RowsAsync(page.Positions, CancellationToken.None);
         Assert.Equal(expected.Positions.Select(p => Describe(table.ToRow(p))), pageRows.Select(Describe));
         Assert.Equal(50, loader.PointReads);
@@ -99,6 +101,37 @@ public sealed class RunIndexSnapshotTests
         Assert.False(copy.Covers(new RunChange("k", "r00001", entry + TimeSpan.FromSeconds(16).Ticks), margin));
     }
 
+    [Fact]
+    public async Task Row_versions_say_which_unleased_change_log_entries_the_table_holds_exactly_and_load_lazily_from_a_snapshot()
+    {
+        var rows = Enumerable.Range(0, 3).Select(i => GeneratedRuns.Make(new Random(i), i) with { Version = 100UL + (ulong)i }).ToList();
+        var table = GeneratedRuns.Table(rows);
+        var t = Watermark.UtcTicks;
+        // Recent entries (no read mark, after the last full read): only an unleased entry naming the version read is held.
+        Assert.True(table.HoldsVersion(new RunChange("k", "r00000", t, TimeSpan.Zero, 100)));
+        Assert.False(table.HoldsVersion(new RunChange("k", "r00000", t, TimeSpan.Zero, 999)));
+        Assert.False(table.HoldsVersion(new RunChange("k", "r00000", t, RunChangeLog.Lease, 100)));
+        Assert.False(table.HoldsVersion(new RunChange("k", "r00000", t, TimeSpan.Zero, 0)));
+        Assert.False(table.HoldsVersion(new RunChange("k", "new-run", t, TimeSpan.Zero, 100)));
+        // A newer version read (or written by this index) replaces the old one; a removed run holds none.
+        table.Upsert(rows[1] with { Version = 555 });
+        Assert.True(table.HoldsVersion(new RunChange("k", "r00001", t, TimeSpan.Zero, 555)));
+        Assert.False(table.HoldsVersion(new RunChange("k", "r00001", t, TimeSpan.Zero, 101)));
+        table.Remove("r00002");
+        Assert.False(table.HoldsVersion(new RunChange("k", "r00002", t, TimeSpan.Zero, 102)));
+
+        // A snapshot keeps them; a lazily opened table loads them on demand, and a version set since the open wins.
+        var data = RunIndexCodec.Write(table, Watermark, Watermark);
+        Assert.Equal(555UL, RunIndexCodec.Read(data)!.Table.VersionAt(1));
+        var (lazy, _) = Open(data, rows);
+        Assert.Throws<InvalidOperationException>(() => lazy.HoldsVersion(new RunChange("k", "r00000", t, TimeSpan.Zero, 100)));
+        lazy.Upsert(rows[0] with { Version = 777 });
+        await lazy.EnsureVersionsAsync(CancellationToken.None);
+        Assert.True(lazy.HoldsVersion(new RunChange("k", "r00000", t, TimeSpan.Zero, 777)));
+        Assert.True(lazy.HoldsVersion(new RunChange("k", "r00001", t, TimeSpan.Zero, 555)));
+        Assert.False(lazy.HoldsVersion(new RunChange("k", "r00001", t, TimeSpan.Zero, 101)));
+    }
+
     private static string Describe(RunIndexRow row) => JsonSerializer.Serialize(new
     {
         Row = row with { Config = null!, Summary = null! },
@@ -132,6 +165,9 @@ public sealed class RunIndexSnapshotTests
             var segment = header.Columns.Single(c => c.Kind == kind && c.Name == name);
             return Task.FromResult(RunIndexCodec.ReadColumn(data.Span.Slice((int)segment.Offset, segment.Length), header.Count));
         }
+
+        public Task<ulong[]?> LoadVersionsAsync(CancellationToken cancellationToken) =>
+            Task.FromResult(RunIndexCodec.ReadVersions(data.Span.Slice((int)header.VersionsOffset, header.VersionsLength), header.Count));
 
         public Task<RunIndexDelta> ReadRunsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
         {

@@ -359,6 +359,69 @@ public sealed class WandbRunsQueryTests(WandbTestHost host) : IClassFixture<Wand
         Assert.Equal([runKey.RunId], finished);
     }
 
+    /// <summary>
+    /// A full build right after runs were written (a bulk seed): every entry lies within the change-log
+    /// margin of the build (a margin of minutes here makes sure), yet a cold start re-reads no run whose
+    /// entry names the version the build read; a run written during the build, after the build read it,
+    /// is re-read and its finished commit is visible.
+    /// </summary>
+    [Fact]
+    public async Task A_cold_start_after_a_build_skips_entries_of_the_versions_it_read_and_rereads_a_run_written_during_the_build()
+    {
+        var (user, _, runs) = await SeedAsync("bulk", 5);
+        var runService = host.Services.GetRequiredService<RunService>();
+        var inner = host.Services.GetRequiredService<IRunIndexSource>();
+        var settings = Options.Create(new RunIndexOptions { WatermarkMargin = TimeSpan.FromMinutes(10) });
+        // A state change: an entry without a lease, naming only its own commit's version.
+        RunRow? written = null;
+        var during = new WriteDuringBuildSource(inner, async () => written = await runService.UpdateAsync(new RunKey(user, "bulk", runs[0].Name), (row, _) =>
+        {
+            row.State = RunStates.Finished;
+            row.Summary = "{\"loss\": 99}";
+            return Task.FromResult(true);
+        }, CancellationToken.None));
+        await ActivatorUtilities.CreateInstance<RunIndexService>(host.Services, settings, during).RebuildAsync(user, "bulk", CancellationToken.None);
+        Assert.True(during.Wrote);
+        // The rule rests on this: the ETag a (transactional) row write returns is the one a later read sees.
+        Assert.Equal(written!.ETag, (await runService.FindRunAsync(new RunKey(user, "bulk", runs[0].Name), CancellationToken.None))!.ETag);
+
+        var source = new CountingSource(inner);
+        var cold = ActivatorUtilities.CreateInstance<RunIndexService>(host.Services, settings, source);
+        var state = await cold.ReadAsync(user, "bulk", t => t.LivePositions().ToDictionary(t.Id, p => (t.Get(RunField.State, p).Text, t.Get(RunField.Parse("summary_metrics.loss", "f"), p).Number)), CancellationToken.None);
+        Assert.Equal(("finished", 99.0), state[runs[0].Name]);
+        Assert.Equal(runs.Count, state.Count);
+        Assert.Equal(0, source.FullReads);
+        Assert.Equal([runs[0].Name], source.PointRead);
+    }
+
+    /// <summary>Performs one write after the full read has yielded its first run (so the build holds that run's older version).</summary>
+    private sealed class WriteDuringBuildSource(IRunIndexSource inner, Func<Task> write) : IRunIndexSource
+    {
+        public bool Wrote { get; private set; }
+
+        public async IAsyncEnumerable<RunIndexRow> ReadAllAsync(string entity, string project, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await foreach (var row in inner.ReadAllAsync(entity, project, cancellationToken).ConfigureAwait(false))
+            {
+                yield return row;
+                if (!Wrote)
+                {
+                    Wrote = true;
+                    await write().ConfigureAwait(false);
+                }
+            }
+        }
+
+        public Task<IReadOnlyList<RunChange>> ReadChangesAsync(string entity, string project, DateTimeOffset since, CancellationToken cancellationToken) =>
+            inner.ReadChangesAsync(entity, project, since, cancellationToken);
+
+        public Task<RunIndexDelta> ReadRunsAsync(string entity, string project, IReadOnlyCollection<string> runIds, CancellationToken cancellationToken) =>
+            inner.ReadRunsAsync(entity, project, runIds, cancellationToken);
+
+        public Task PruneChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken) =>
+            inner.PruneChangesAsync(entity, project, before, cancellationToken);
+    }
+
     private sealed class CountingSource(IRunIndexSource inner) : IRunIndexSource
     {
         public int FullReads { get; private set; }
