@@ -5,6 +5,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
 using Weightless.Core.Auth;
 using Weightless.Core.Errors;
+using Weightless.Core.History;
 using Weightless.Core.Storage;
 using Weightless.Core.Tenancy;
 
@@ -59,7 +60,7 @@ internal sealed record RunStreamUpdate
 /// (Member to write, Viewer to read). Writes are read-modify-write with ETags, because summary
 /// updates race with file_stream.
 /// </summary>
-internal sealed partial class RunService(StorageAccount storage, TenancyService tenancy, TimeProvider clock, IOptions<RunsOptions> options, ProjectRateLimiter rateLimiter)
+internal sealed partial class RunService(StorageAccount storage, TenancyService tenancy, TimeProvider clock, IOptions<RunsOptions> options, ProjectRateLimiter rateLimiter, HistoryStore history)
 {
     public const string ProjectsTable = "projects";
     public const string RunsTable = "runs";
@@ -464,6 +465,16 @@ internal sealed partial class RunService(StorageAccount storage, TenancyService 
             if (changed)
             {
                 marked++;
+                // A crashed run sends no `complete`: write its pending rollup pages here, as completion
+                // would, so its charts read pages only. A post racing this (the client came back) wins
+                // the state's ETag and carries the pages on; readers are exact either way.
+                try
+                {
+                    await history.FlushRollupsAsync(key, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ConflictException)
+                {
+                }
             }
         }
         return marked;

@@ -407,10 +407,17 @@ public sealed class WandbControlPlaneTests(WandbTestHost host) : IClassFixture<W
         await host.DataAsync(key, WandbDocuments.UpsertBucket, new { entity = user, name = "c1", project = "crash" });
         await host.DataAsync(key, WandbDocuments.UpsertBucket, new { entity = user, name = "c2", project = "crash" });
         await host.FileStreamAsync(key, user, "crash", "c2", new { complete = true, exitcode = 0 });
+        var lines = Enumerable.Range(0, 20).Select(i => $"{{\"loss\": {i}, \"_step\": {i}}}").ToArray();
+        await host.FileStreamAsync(key, user, "crash", "c1", new { files = new Dictionary<string, object> { ["wandb-history.jsonl"] = new { offset = 0, content = lines } } });
+        var history = host.Services.GetRequiredService<Weightless.Core.History.HistoryStore>();
+        var c1 = new RunKey(user, "crash", "c1");
+        Assert.Equal(0, (await history.GetM4ExtentAsync(c1)).RollupApplied);
         var runs = host.Services.GetRequiredService<RunService>();
 
         Assert.Equal(0, await runs.MarkCrashedAsync(DateTimeOffset.UtcNow, CancellationToken.None));
         Assert.True(await runs.MarkCrashedAsync(DateTimeOffset.UtcNow.AddMinutes(6), CancellationToken.None) >= 1);
+        // No `complete` will come: the crash sweep writes the pending rollup pages.
+        Assert.Equal(20, (await history.GetM4ExtentAsync(c1)).RollupApplied);
         var crashed = (await host.DataAsync(key, WandbDocuments.Run, new { project = "crash", entity = user, name = "c1" }))["project"]!["run"]!;
         Assert.Equal("crashed", crashed["state"]!.GetValue<string>());
         var finished = (await host.DataAsync(key, WandbDocuments.Run, new { project = "crash", entity = user, name = "c2" }))["project"]!["run"]!;
