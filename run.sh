@@ -39,7 +39,10 @@ trap 'exit 143' TERM
 # Azurite keeps every table entity in memory even with --location; Node's default heap limit
 # (about 4 GB) ends it silently once a few million history entities are stored.
 export NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=12288}"
-AZURITE_LOG="$DATA_DIR/azurite.log" start_azurite "$AZURITE_BLOB_PORT" "$AZURITE_QUEUE_PORT" "$AZURITE_TABLE_PORT" --location "$DATA_DIR/azurite"
+# WEIGHTLESS_AZURITE_IN_MEMORY=1 keeps nothing on disk: for benchmarks, since disk-backed Azurite
+# re-serialises its whole database every 5 s, which costs more the more is stored.
+if [ "${WEIGHTLESS_AZURITE_IN_MEMORY:-0}" = "1" ]; then AZURITE_PERSISTENCE=(--inMemoryPersistence); else AZURITE_PERSISTENCE=(--location "$DATA_DIR/azurite"); fi
+AZURITE_LOG="$DATA_DIR/azurite.log" start_azurite "$AZURITE_BLOB_PORT" "$AZURITE_QUEUE_PORT" "$AZURITE_TABLE_PORT" "${AZURITE_PERSISTENCE[@]}"
 STORAGE="$(connection_string "$AZURITE_BLOB_PORT" "$AZURITE_QUEUE_PORT" "$AZURITE_TABLE_PORT")"
 
 KEY_FILE="$DATA_DIR/admin.key"

@@ -300,6 +300,23 @@ internal sealed class LineStream
         /// <summary>The first effective step, when known (states stored before it was recorded have none).</summary>
         public long? FirstStep { get; set; }
 
+        /// <summary>
+        /// Lines [0, StepIndexed) have step-index entries. The entry for lines [StepIndexed, Applied) is written
+        /// with the next rollup flush (one entity less per post); until then <see cref="StepTail"/> describes it.
+        /// </summary>
+        public long StepIndexed { get; set; }
+
+        /// <summary>The running max step before line <see cref="StepIndexed"/>.</summary>
+        public long? StepTailMaxBefore { get; set; }
+
+        /// <summary>The first effective step of lines [StepIndexed, Applied), if any.</summary>
+        public long? StepTailMinStep { get; set; }
+
+        /// <summary>The step-index entry of lines [StepIndexed, Applied), not stored yet (null when empty).</summary>
+        public StepIndexEntry? StepTail => StepIndexed < Applied
+            ? new StepIndexEntry(StepIndexed, Applied, StepTailMaxBefore, StepTailMinStep, StepTailMinStep is null ? null : MaxStep)
+            : null;
+
         /// <summary>The rollup levels kept (ids below it, see <see cref="M4Levels"/>): all for a new state, the legacy set for a state stored before more levels existed.</summary>
         public int RollupLevels { get; set; } = M4Levels.LevelCount;
 
@@ -319,6 +336,8 @@ internal sealed class LineStream
         var applied = entity.GetInt64("Applied") ?? 0;
         // A state stored before rollups were deferred has every folded line in its pages.
         var rollupApplied = entity.GetInt64("RollupApplied");
+        // So has every line of a state stored before step-index entries were deferred.
+        var stepIndexed = entity.GetInt64("StepIndexed");
         var json = LineCodec.Decompress(LineCodec.ReadData(entity));
         return new StreamState
         {
@@ -327,6 +346,9 @@ internal sealed class LineStream
             RollupApplied = rollupApplied ?? applied,
             RollupMaxStep = rollupApplied is null ? maxStep : entity.GetInt64("RollupMaxStep") is { } r && r >= 0 ? r : null,
             FirstStep = entity.GetInt64("FirstStep") is { } f && f >= 0 ? f : null,
+            StepIndexed = stepIndexed ?? applied,
+            StepTailMaxBefore = entity.GetInt64("StepTailMaxBefore") is { } tb && tb >= 0 ? tb : null,
+            StepTailMinStep = entity.GetInt64("StepTailMinStep") is { } tm && tm >= 0 ? tm : null,
             RollupLevels = entity.GetInt32("Levels") ?? M4Levels.LegacyLevelCount,
             Keys = KeyIndex.Deserialize(json, maxStep),
             ETag = entity.ETag,
@@ -342,6 +364,9 @@ internal sealed class LineStream
             ["RollupApplied"] = state.RollupApplied,
             ["RollupMaxStep"] = state.RollupMaxStep ?? -1L,
             ["FirstStep"] = state.FirstStep ?? -1L,
+            ["StepIndexed"] = state.StepIndexed,
+            ["StepTailMaxBefore"] = state.StepTailMaxBefore ?? -1L,
+            ["StepTailMinStep"] = state.StepTailMinStep ?? -1L,
             ["Levels"] = state.RollupLevels,
             ["KeyCount"] = state.Keys.Count,
         };
@@ -703,22 +728,39 @@ internal sealed class LineStream
             body.AddRange(pageActions);
         }
         var rollupBefore = (state.RollupApplied, state.RollupMaxStep);
+        if (_stepped && state.StepIndexed >= from)
+        {
+            // The round opens a new step-index tail (none pending before it).
+            state.StepIndexed = from;
+            state.StepTailMaxBefore = maxBefore;
+            state.StepTailMinStep = null;
+        }
+        state.StepTailMinStep ??= minEffective;
         state.Applied = to;
+        if (!_stepped)
+        {
+            state.StepIndexed = to;
+        }
+        var stepTailBefore = (state.StepIndexed, state.StepTailMaxBefore, state.StepTailMinStep);
         if (flushing)
         {
             state.RollupApplied = to;
             state.RollupMaxStep = state.MaxStep;
-        }
-        if (_stepped && lines.Count > 0)
-        {
-            body.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(run.PartitionKey, StepIndexKey(from, to))
+            // The step-index entry of the lines since the last flush goes with the pages.
+            if (_stepped && state.StepTail is { } tail)
             {
-                ["Start"] = from,
-                ["End"] = to,
-                ["MaxBefore"] = maxBefore ?? -1L,
-                ["MinStep"] = minEffective ?? -1L,
-                ["MaxStep"] = minEffective is null ? -1L : state.MaxStep!.Value,
-            }));
+                body.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(run.PartitionKey, StepIndexKey(tail.Start, tail.End))
+                {
+                    ["Start"] = tail.Start,
+                    ["End"] = tail.End,
+                    ["MaxBefore"] = tail.MaxBefore ?? -1L,
+                    ["MinStep"] = tail.MinStep ?? -1L,
+                    ["MaxStep"] = tail.MaxStep ?? -1L,
+                }));
+                state.StepIndexed = to;
+                state.StepTailMaxBefore = state.MaxStep;
+                state.StepTailMinStep = null;
+            }
         }
         var stateEntity = StateEntity(run, state);
         var groups = GroupWithState(body, stateEntity);
@@ -733,6 +775,10 @@ internal sealed class LineStream
                 entity = StateEntity(run, state);
                 entity["RollupApplied"] = rollupBefore.RollupApplied;
                 entity["RollupMaxStep"] = rollupBefore.RollupMaxStep ?? -1L;
+                // Nor the step-index entry, which may be in a later transaction.
+                entity["StepIndexed"] = stepTailBefore.StepIndexed;
+                entity["StepTailMaxBefore"] = stepTailBefore.StepTailMaxBefore ?? -1L;
+                entity["StepTailMinStep"] = stepTailBefore.StepTailMinStep ?? -1L;
             }
             var actions = new List<TableTransactionAction>(groups[g].Count + 1);
             actions.AddRange(groups[g]);
@@ -1025,7 +1071,8 @@ internal sealed class LineStream
 
     internal readonly record struct StepIndexEntry(long Start, long End, long? MaxBefore, long? MinStep, long? MaxStep);
 
-    public async Task<List<StepIndexEntry>> ReadStepIndexAsync(RunKey run, CancellationToken cancellationToken)
+    /// <summary>The run's step-index entries in line order, ending with <paramref name="state"/>'s unstored tail.</summary>
+    public async Task<List<StepIndexEntry>> ReadStepIndexAsync(RunKey run, StreamState state, CancellationToken cancellationToken)
     {
         var table = await TableAsync().ConfigureAwait(false);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {run.PartitionKey} and RowKey ge {"s:"} and RowKey lt {"s;"}");
@@ -1040,6 +1087,12 @@ internal sealed class LineStream
                 e.GetInt64("MaxStep") is { } mx && mx >= 0 ? mx : null));
         }
         result.Sort((x, y) => x.Start.CompareTo(y.Start));
+        if (state.StepTail is { } tail)
+        {
+            // Entries past the tail's start are leftovers of a flush whose state write lost a race: not counted.
+            result.RemoveAll(e => e.End > tail.Start);
+            result.Add(tail);
+        }
         return result;
     }
 
@@ -1054,7 +1107,7 @@ internal sealed class LineStream
         long? running = null;
         if (_stepped && (minStep is not null || maxStep is not null))
         {
-            var entries = (await ReadStepIndexAsync(run, cancellationToken).ConfigureAwait(false))
+            var entries = (await ReadStepIndexAsync(run, state, cancellationToken).ConfigureAwait(false))
                 .Where(e => e.End <= state.Applied && e.MinStep is not null && e.MaxStep >= (minStep ?? 0) && e.MinStep <= (maxStep ?? long.MaxValue))
                 .ToList();
             if (entries.Count == 0)
@@ -1098,7 +1151,7 @@ internal sealed class LineStream
     public async Task<long> FirstLineAfterStepAsync(RunKey run, long lastKeptStep, CancellationToken cancellationToken)
     {
         var state = await ReadStateAsync(run, cancellationToken).ConfigureAwait(false);
-        var entries = await ReadStepIndexAsync(run, cancellationToken).ConfigureAwait(false);
+        var entries = await ReadStepIndexAsync(run, state, cancellationToken).ConfigureAwait(false);
         var entry = entries.FirstOrDefault(e => e.End <= state.Applied && e.MaxStep > lastKeptStep);
         if (entry.End == 0)
         {
