@@ -48,11 +48,14 @@ public class RollupDeferralTests
         }
     }
 
-    private async Task<int> PageCountAsync(RunKey run)
+    private Task<int> PageCountAsync(RunKey run) => RowCountAsync(run, "m:", "m;");
+
+    /// <summary>Rows of the run's partition with keys in [from, to).</summary>
+    private async Task<int> RowCountAsync(RunKey run, string from, string to)
     {
         var table = await _context.Storage.TableAsync(HistoryStore.TableName);
         var count = 0;
-        await foreach (var _ in table.QueryPartitionAsync<TableEntity>(run.PartitionKey, "m:", "m;"))
+        await foreach (var _ in table.QueryPartitionAsync<TableEntity>(run.PartitionKey, from, to))
         {
             count++;
         }
@@ -200,16 +203,7 @@ public class RollupDeferralTests
         Assert.Equal(M4Compute.BruteForce(m7, plan), await History.QueryM4Async(run, "m7", 0, 1199, 30));
     }
 
-    private async Task<int> StepEntryCountAsync(RunKey run)
-    {
-        var table = await _context.Storage.TableAsync(HistoryStore.TableName);
-        var count = 0;
-        await foreach (var _ in table.QueryPartitionAsync<TableEntity>(run.PartitionKey, "s:", "s;"))
-        {
-            count++;
-        }
-        return count;
-    }
+    private Task<int> StepEntryCountAsync(RunKey run) => RowCountAsync(run, "s:", "s;");
 
     /// <summary>Rows read by step range (through the step index) equal the whole history filtered by step.</summary>
     private static async Task AssertRowsByStepAsync(HistoryStore history, RunKey run, Random random)
