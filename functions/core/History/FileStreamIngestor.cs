@@ -39,6 +39,11 @@ internal sealed class FileStreamIngestor(HistoryStore history, EventsStore event
         var outputTask = outputFile is null ? Task.FromResult<long?>(null) : WriteOutput(outputFile);
         await Task.WhenAll(historyTask, eventsTask, outputTask).ConfigureAwait(false);
         var historyResult = await historyTask.ConfigureAwait(false);
+        if (request.Complete)
+        {
+            // The run is done: write its pending rollup pages so its charts read pages only from now on.
+            await history.FlushRollupsAsync(run, cancellationToken).ConfigureAwait(false);
+        }
 
         return new FileStreamApplied(
             historyResult?.LineCount,

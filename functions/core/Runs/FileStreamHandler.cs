@@ -13,7 +13,7 @@ namespace Weightless.Core.Runs;
 /// what W&amp;B answers: <c>{"exitcode": null, "limits": {}, "stopped": bool}</c> — current clients
 /// stop the run when <c>stopped</c> is true.
 /// </summary>
-internal sealed class FileStreamHandler(Authenticator authenticator, RunService runs, FileStreamIngestor ingestor, HistoryStore history, ProjectRateLimiter rateLimiter, TimeProvider clock, ILogger<FileStreamHandler> logger)
+internal sealed class FileStreamHandler(Authenticator authenticator, RunService runs, FileStreamIngestor ingestor, ProjectRateLimiter rateLimiter, TimeProvider clock, ILogger<FileStreamHandler> logger)
 {
     private readonly FileStreamStageProfile? _profile = FileStreamStageProfile.FromEnvironment(logger);
 
@@ -54,11 +54,6 @@ internal sealed class FileStreamHandler(Authenticator authenticator, RunService 
         }
         stage?.Lap(FileStreamStageProfile.Stage.ParseBody);
         var applied = await ingestor.ApplyAsync(key, request, cancellationToken).ConfigureAwait(false);
-        if (applied.Complete)
-        {
-            // The run is done: write its pending rollup pages so its charts read pages only from now on.
-            await history.FlushRollupsAsync(key, cancellationToken).ConfigureAwait(false);
-        }
         stage?.Lap(FileStreamStageProfile.Stage.AppendFiles);
         var run = await runs.ApplyStreamAsync(key, new RunStreamUpdate
         {
