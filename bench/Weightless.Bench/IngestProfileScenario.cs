@@ -29,13 +29,9 @@ internal sealed class IngestProfileScenario : IBenchScenario
         var prefix = "p" + Guid.NewGuid().ToString("N")[..8];
         var storage = new StorageAccount(Options.Create(new StorageOptions { ConnectionString = options.Storage, TablePrefix = prefix }), new StorageMetrics());
         var history = new HistoryStore(storage, TimeProvider.System);
-        var ingestor = new FileStreamIngestor(history, new EventsStore(storage), new ConsoleLogStore(storage));
+        var ingestor = IngestScenario.NewIngestor(storage, history);
         var run = new RunKey("bench", "ingest", "run-" + prefix);
-        var warmupRun = new RunKey("bench", "ingest", "warmup");
-        for (long post = 0; post < options.Long("warmup-posts", 40); post++)
-        {
-            await ingestor.ApplyAsync(warmupRun, FileStreamRequest.Parse(IngestScenario.Body(post * batch, batch, metrics)), cancellationToken);
-        }
+        await IngestScenario.WarmUpAsync(ingestor, options, batch, metrics, cancellationToken);
 
         var bodies = new List<byte[]>();
         for (long offset = 0; offset < rows; offset += batch)

@@ -39,7 +39,7 @@ internal sealed class IngestScenario : IBenchScenario
         var historyOptions = new HistoryOptions();
         historyOptions.RollupFlushLines = (int)options.Long("flush-lines", historyOptions.RollupFlushLines);
         var history = new HistoryStore(storage, TimeProvider.System, Options.Create(historyOptions));
-        var ingestor = new FileStreamIngestor(history, new EventsStore(storage), new ConsoleLogStore(storage));
+        var ingestor = NewIngestor(storage, history);
         var run = new RunKey("bench", "ingest", "run-" + prefix);
         Console.WriteLine($"rows={rows:N0} metrics={metrics} batch={batch} flush-lines={historyOptions.RollupFlushLines} prefix={prefix}");
         var storagePid = options.String("storage-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : (int?)null;
@@ -52,15 +52,7 @@ internal sealed class IngestScenario : IBenchScenario
             }
         }
 
-        // Warm up table creation and JIT outside the measurement. One post is not enough: a profile of a
-        // 100-post run showed ~30% of the process CPU in the JIT (tiered compilation re-compiles hot
-        // methods over the first dozens of calls), which a long-running host pays once, not per row.
-        var warmupRun = new RunKey("bench", "ingest", "warmup");
-        var warmupPosts = options.Long("warmup-posts", 40);
-        for (long post = 0; post < warmupPosts; post++)
-        {
-            await ingestor.ApplyAsync(warmupRun, FileStreamRequest.Parse(Body(post * batch, batch, metrics)), cancellationToken);
-        }
+        await WarmUpAsync(ingestor, options, batch, metrics, cancellationToken);
 
         var ingest = new Meter();
         var ingestCost = new SideCost(storagePid);
@@ -282,6 +274,24 @@ internal sealed class IngestScenario : IBenchScenario
 
     private static void Report(string title, long rows, Meter meter) =>
         Console.WriteLine($"{title}: {rows:N0} rows in {meter.Wall.TotalSeconds:N1} s = {rows / meter.Wall.TotalSeconds:N0} rows/s; process CPU {meter.Cpu.TotalSeconds:N1} s = {meter.Cpu.TotalMicroseconds / rows:N1} us/row");
+
+    internal static FileStreamIngestor NewIngestor(StorageAccount storage, HistoryStore history) =>
+        new(history, new EventsStore(storage), new ConsoleLogStore(storage));
+
+    /// <summary>
+    /// Warms up table creation and JIT outside the measurement with --warmup-posts (40) posts to another run.
+    /// One post is not enough: a profile of a 100-post run showed ~30% of the process CPU in the JIT (tiered
+    /// compilation re-compiles hot methods over the first dozens of calls), which a long-running host pays
+    /// once, not per row.
+    /// </summary>
+    internal static async Task WarmUpAsync(FileStreamIngestor ingestor, BenchOptions options, int batch, int metrics, CancellationToken cancellationToken)
+    {
+        var warmupRun = new RunKey("bench", "ingest", "warmup");
+        for (long post = 0; post < options.Long("warmup-posts", 40); post++)
+        {
+            await ingestor.ApplyAsync(warmupRun, FileStreamRequest.Parse(Body(post * batch, batch, metrics)), cancellationToken);
+        }
+    }
 
     internal static List<string> Lines(long offset, int count, int metrics)
     {
