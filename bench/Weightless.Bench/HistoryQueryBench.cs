@@ -18,9 +18,10 @@ namespace Weightless.Bench;
 /// History reads at scale, through the REST API's services minus HTTP (role checks included):
 /// (2) one metric of <c>--steps</c> steps (1,000,000) → <c>--buckets</c> (1,000) M4 buckets;
 /// (3) a chart call: <c>--chart-runs</c> (20) runs × <c>--chart-metrics</c> (5) metrics × <c>--chart-steps</c>
-/// (100,000) steps at <c>--buckets</c> buckets; (c) the dashboard's first render: <c>--dash-runs</c> (20) runs ×
-/// <c>--dash-metrics</c> (20) metrics × <c>--dash-steps</c> (1,000) steps in one call at <c>--dash-buckets</c> (600,
-/// about a panel's pixel width: a raw-row plan), with and without serialising the answer; (4) full history
+/// (100,000) steps at <c>--buckets</c> buckets; (c) the dashboard's first render: <c>--dash-runs</c> (10, W&amp;B's default
+/// visible runs) runs × <c>--dash-metrics</c> (20) metrics × <c>--dash-steps</c> (100,000) steps at <c>--dash-buckets</c>
+/// (600, about a panel's pixel width) in the dashboard's columns format (6 columns), cold and warm, as one call and
+/// as two concurrent calls (the first <c>--dash-split</c> (6) metrics, then the rest); (4) full history
 /// export (CSV, JSON lines, Parquet) rows/s (<c>--export 0</c> skips it).
 /// Seeding goes through the ingest path (<see cref="FileStreamIngestor"/>: chunks, key index, M4 rollups) in
 /// posts of <c>--batch</c> (10,000) lines. "cold" = a fresh service provider (new clients, no cached
@@ -29,16 +30,20 @@ namespace Weightless.Bench;
 /// earlier run seeded under that table prefix instead of seeding), --extra-runs (0) runs of --extra-metrics (20) x
 /// --extra-steps (100,000) seeded next to the measured ones first (also into a reused prefix: the table grows, to show
 /// how cold reads scale with everything else stored in the history table), --drop-snapshots 1 (delete the measured
-/// runs' rollup snapshots first, so the first cold call shows the query path).
+/// runs' rollup snapshots first, so the first cold call shows the query path), --storage-pid (the Azurite process: its
+/// CPU per cold chart and first-render call is printed next to the bench's own).
 /// </summary>
 internal sealed class HistoryQueryBench : IBenchScenario
 {
     private const string Entity = "bench";
     private const string Project = "charts";
 
+    /// <summary>The columns the dashboard's line panels draw from.</summary>
+    private static readonly string[] DashColumns = ["start", "end", "lastX", "lastY", "minY", "maxY"];
+
     public string Name => "history";
 
-    public string Description => "M4 of one 1M-step metric, a 20 runs x 5 metrics x 100k steps chart call, the dashboard's 20 x 20 x 1k first render, history export rows/s (--steps, --chart-runs, --chart-metrics, --chart-steps, --dash-runs, --dash-metrics, --dash-steps, --dash-buckets, --buckets, --batch, --iterations, --export, --prefix, --extra-runs, --extra-metrics, --extra-steps, --drop-snapshots, --storage)";
+    public string Description => "M4 of one 1M-step metric, a 20 runs x 5 metrics x 100k steps chart call, the dashboard's 10 x 20 x 100k first render, history export rows/s (--steps, --chart-runs, --chart-metrics, --chart-steps, --dash-runs, --dash-metrics, --dash-steps, --dash-buckets, --dash-split, --buckets, --batch, --iterations, --export, --prefix, --extra-runs, --extra-metrics, --extra-steps, --drop-snapshots, --storage-pid, --storage)";
 
     public async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
@@ -49,12 +54,16 @@ internal sealed class HistoryQueryBench : IBenchScenario
         var buckets = (int)options.Long("buckets", 1000);
         var batch = (int)options.Long("batch", 10_000);
         var iterations = (int)options.Long("iterations", 20);
-        var dashRuns = (int)options.Long("dash-runs", 20);
+        var dashRuns = (int)options.Long("dash-runs", 10);
         var dashMetrics = (int)options.Long("dash-metrics", 20);
-        var dashSteps = options.Long("dash-steps", 1000);
+        var dashSteps = options.Long("dash-steps", 100_000);
         var dashBuckets = (int)options.Long("dash-buckets", 600);
+        var dashSplit = (int)Math.Clamp(options.Long("dash-split", 6), 1, Math.Max(1, dashMetrics - 1));
         // --prefix reuses data an earlier run seeded under that table prefix (query changes measured without reseeding).
         var reuse = options.String("prefix");
+        // --storage-pid: the Azurite process, whose CPU per cold call is printed next to this process's (work, not wall
+        // time: comparable on a loaded machine).
+        var storagePid = options.String("storage-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : (int?)null;
         var prefix = reuse ?? "h" + Guid.NewGuid().ToString("N")[..8];
         Console.WriteLine($"steps={steps:N0} chart={chartRuns} runs x {chartMetrics} metrics x {chartSteps:N0} steps buckets={buckets} batch={batch:N0} prefix={prefix}");
 
@@ -158,6 +167,7 @@ internal sealed class HistoryQueryBench : IBenchScenario
         var coldChart = new List<double>();
         var coldSingleOps = new List<string>();
         var coldChartOps = new List<string>();
+        var coldChartPhases = new List<string>();
         for (var i = 0; i < 5; i++)
         {
             await using var provider = Provider();
@@ -168,9 +178,12 @@ internal sealed class HistoryQueryBench : IBenchScenario
             await service.M4Async(principal, Entity, Project, single, cancellationToken);
             coldSingle.Add(watch.Elapsed.TotalMilliseconds);
             var middle = counts.Snapshot();
+            var timing = new M4WireTiming();
+            var cpu = CpuMeter.Start(storagePid);
             watch.Restart();
-            await service.M4Async(principal, Entity, Project, chart, cancellationToken);
+            await service.M4Async(principal, Entity, Project, chart, cancellationToken, timing);
             coldChart.Add(watch.Elapsed.TotalMilliseconds);
+            coldChartPhases.Add(timing.HeaderValue() + cpu.Stop());
             coldSingleOps.Add(PerCall(start, middle, 1));
             coldChartOps.Add(PerCall(middle, counts.Snapshot(), 1));
         }
@@ -192,23 +205,66 @@ internal sealed class HistoryQueryBench : IBenchScenario
         Console.WriteLine($"(3) chart: {chartAnswer.Series.Count} series x {chartAnswer.Series[0].Buckets.Count} buckets from {chartAnswer.Series[0].Source}");
         QueryBench.Report("(3) cold (new provider)", coldChart);
         Console.WriteLine($"    first cold call {coldChart[0]:N1} ms: {coldChartOps[0]}; last: {coldChartOps[^1]}");
+        Console.WriteLine($"    phases of each cold call: {string.Join(" | ", coldChartPhases)}");
         before = metrics.Snapshot();
         stagesBefore = Stages(history.Stats);
         QueryBench.Report("(3) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, chart, cancellationToken)));
         Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
         Console.WriteLine($"    stages per call: {StagesPerCall(stagesBefore, Stages(history.Stats), iterations)}");
 
-        // (c) The dashboard's first render: every run x metric of the workspace in one M4 call at about
-        // the panel's pixel width, a raw-row plan; the answer is also serialised as the host does (web JSON).
+        // (c) The dashboard's first render: the default visible runs x every metric panel at about a panel's pixel
+        // width, answered as the dashboard asks (format=columns, the 6 drawn columns), as one call and as the two
+        // concurrent calls the page sends (the on-screen panels' --dash-split metrics first, then the rest).
+        var dashColumns = M4Wire.ParseColumns(DashColumns);
+        var dashFirst = dashboard with { Metrics = dashboard.Metrics!.Take(dashSplit).ToList() };
+        var dashRest = dashboard with { Metrics = dashboard.Metrics!.Skip(dashSplit).ToList() };
+        // As the host answers format=columns: the engine's buckets encoded straight into the columns buffer.
+        async Task<int> Columns(HistoryQueryService service, M4Request request, M4WireTiming? timing = null)
+        {
+            var bytes = M4Wire.Encode(await service.QueryM4Async(principal, Entity, Project, request, cancellationToken, timing), dashColumns);
+            timing?.Phase("encode");
+            return bytes.Length;
+        }
+        var coldDash = new List<double>();
+        var coldDashSplit = new List<double>();
+        var coldDashOps = new List<string>();
+        var coldDashPhases = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            await using (var provider = Provider())
+            {
+                var counts = provider.GetRequiredService<StorageMetrics>();
+                var start = counts.Snapshot();
+                var timing = new M4WireTiming();
+                var cpu = CpuMeter.Start(storagePid);
+                var watch = Stopwatch.StartNew();
+                await Columns(provider.GetRequiredService<HistoryQueryService>(), dashboard, timing);
+                coldDash.Add(watch.Elapsed.TotalMilliseconds);
+                coldDashPhases.Add(timing.HeaderValue() + cpu.Stop());
+                coldDashOps.Add(PerCall(start, counts.Snapshot(), 1));
+            }
+            await using (var provider = Provider())
+            {
+                var service = provider.GetRequiredService<HistoryQueryService>();
+                var watch = Stopwatch.StartNew();
+                await Task.WhenAll(Columns(service, dashFirst), Columns(service, dashRest));
+                coldDashSplit.Add(watch.Elapsed.TotalMilliseconds);
+            }
+        }
         var dashAnswer = await history.M4Async(principal, Entity, Project, dashboard, cancellationToken);
-        var json = JsonSerializer.SerializeToUtf8Bytes(dashAnswer, Weightless.Core.Http.RequestBody.Options);
-        Console.WriteLine($"(c) dashboard: {dashAnswer.Series.Count} series x {dashAnswer.Series[0].Buckets.Count} buckets from {dashAnswer.Series[0].Source}, {json.Length / 1e6:N1} MB JSON");
+        var dashBytes = M4Wire.Encode(dashAnswer, dashColumns).Length;
+        Console.WriteLine($"(c) dashboard: {dashAnswer.Series.Count} series x {dashAnswer.Series[0].Buckets.Count} buckets from {dashAnswer.Series[0].Source}, {dashBytes / 1e6:N1} MB of columns ({string.Join(",", dashColumns)})");
+        QueryBench.Report("(c) cold (new provider), one call incl. columns encode", coldDash);
+        Console.WriteLine($"    first cold call {coldDash[0]:N1} ms: {coldDashOps[0]}; last: {coldDashOps[^1]}");
+        Console.WriteLine($"    phases (Server-Timing) of each cold call: {string.Join(" | ", coldDashPhases)}");
+        QueryBench.Report($"(c) cold (new provider), two concurrent calls ({dashSplit} + {dashMetrics - dashSplit} metrics) incl. columns encode", coldDashSplit);
         before = metrics.Snapshot();
         stagesBefore = Stages(history.Stats);
         QueryBench.Report("(c) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, dashboard, cancellationToken)));
         Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
         Console.WriteLine($"    stages per call: {StagesPerCall(stagesBefore, Stages(history.Stats), iterations)}");
-        QueryBench.Report("(c) warm incl. JSON", await RepeatAsync(iterations, async () => JsonSerializer.SerializeToUtf8Bytes(await history.M4Async(principal, Entity, Project, dashboard, cancellationToken), Weightless.Core.Http.RequestBody.Options)));
+        QueryBench.Report("(c) warm incl. columns encode", await RepeatAsync(iterations, () => Columns(history, dashboard)));
+        QueryBench.Report("(c) warm, two concurrent calls incl. columns encode", await RepeatAsync(iterations, () => Task.WhenAll(Columns(history, dashFirst), Columns(history, dashRest))));
 
         var exports = warmProvider.GetRequiredService<ExportService>();
         foreach (var (run, rows) in options.Long("export", 1) == 0 ? [] : new[] { (chartIds[0], chartSteps), (longRun, steps) })
@@ -281,6 +337,29 @@ internal sealed class HistoryQueryBench : IBenchScenario
 
     private static string PerCall(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after, int calls) =>
         string.Join(", ", after.Where(kv => kv.Value != before.GetValueOrDefault(kv.Key)).Select(kv => $"{kv.Key}={(kv.Value - before.GetValueOrDefault(kv.Key)) / (double)calls:N1}"));
+
+    /// <summary>CPU this process and the storage process (when its id is known) spend from <see cref="Start"/> to <see cref="Stop"/>.</summary>
+    private readonly record struct CpuMeter(int? StoragePid, TimeSpan Own, TimeSpan Storage)
+    {
+        public static CpuMeter Start(int? storagePid) => new(storagePid, Process.GetCurrentProcess().TotalProcessorTime, StorageCpu(storagePid));
+
+        public string Stop()
+        {
+            var own = Process.GetCurrentProcess().TotalProcessorTime - Own;
+            var storage = StoragePid is null ? "" : string.Create(CultureInfo.InvariantCulture, $", storage CPU {(StorageCpu(StoragePid) - Storage).TotalMilliseconds:N0} ms");
+            return string.Create(CultureInfo.InvariantCulture, $" (bench CPU {own.TotalMilliseconds:N0} ms{storage})");
+        }
+
+        private static TimeSpan StorageCpu(int? pid)
+        {
+            if (pid is not { } id)
+            {
+                return TimeSpan.Zero;
+            }
+            using var process = Process.GetProcessById(id);
+            return process.TotalProcessorTime;
+        }
+    }
 
     /// <summary>A sink that only counts bytes (exports are measured without disk or network).</summary>
     private sealed class CountingStream : Stream

@@ -217,15 +217,20 @@ internal sealed class HistoryStore
     /// <summary>
     /// The level's buckets in pages [firstPage, lastPage] of <paramref name="metrics"/>, decoded, cheapest source
     /// first: what this instance decoded under the same state ETag (<see cref="_pages"/>), then stored snapshots
-    /// under that ETag (<see cref="RollupSnapshot"/>: one point read per metric), then a page range query for the
-    /// metrics still missing — which, when it covers all of the run's pages at the level, stores their snapshots
-    /// so the next cold read (a new instance, an evicted cache) needs point reads only.
+    /// under that ETag (<see cref="RollupSnapshot"/>: one point read per metric, decoded straight from the snapshot's
+    /// bytes), then a page range query for the metrics still missing — which, when it covers all of the run's pages
+    /// at the level, stores their snapshots so the next cold read (a new instance, an evicted cache) needs point
+    /// reads only.
     /// </summary>
     private async Task<RollupRead> ReadRollupAsync(RunKey run, int level, long firstPage, long lastPage, IReadOnlyList<string> metrics, M4RunExtent extent, M4QueryStats? stats, CancellationToken cancellationToken)
     {
+        // Sized for every slot of the pages up front: a list grown by doubling copies its (large-object-heap) arrays.
+        var capacity = (int)Math.Min((lastPage - firstPage + 1) * M4Levels.PageSlots, 1 << 16);
+        var buckets = metrics.Select(_ => new List<(long, M4Accumulator)>(capacity)).ToArray();
         if (extent.StateETag is not { } etag)
         {
-            return Decode(await QueryPagesAsync(run, level, firstPage, lastPage, metrics, stats, cancellationToken).ConfigureAwait(false), metrics, level, lastPage, stats);
+            var all = await QueryPagesAsync(run, level, firstPage, lastPage, metrics, stats, cancellationToken).ConfigureAwait(false);
+            return new RollupRead(buckets, Decode(all, metrics, Enumerable.Range(0, metrics.Count), buckets, level, lastPage, stats));
         }
         var key = RollupPageCache.Key(run.PartitionKey, level, firstPage, lastPage, metrics);
         if (_pages.Get(key, etag) is { } held)
@@ -235,29 +240,32 @@ internal sealed class HistoryStore
         var table = await _stream.TableAsync().ConfigureAwait(false);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var snapshots = await Task.WhenAll(metrics.Select(m => table.GetAsync<TableEntity>(run.PartitionKey, RollupSnapshot.RowKey(level, m), cancellationToken))).ConfigureAwait(false);
-        var pages = new List<TableEntity>();
-        var missing = new List<string>();
+        stats?.Add(M4Stage.SnapshotRead, watch.Elapsed, snapshots.Count(s => s is not null && RollupSnapshot.IsCurrent(s, etag)));
+        watch.Restart();
+        long lastPageApplied = 0;
+        var missing = new List<int>();
         for (var i = 0; i < metrics.Count; i++)
         {
             if (snapshots[i] is { } snapshot && RollupSnapshot.IsCurrent(snapshot, etag))
             {
-                pages.AddRange(RollupSnapshot.Pages(snapshot, firstPage, lastPage));
+                lastPageApplied = Math.Max(lastPageApplied, RollupSnapshot.ReadBuckets(snapshot, level, firstPage, lastPage, buckets[i]));
             }
             else
             {
-                missing.Add(metrics[i]);
+                missing.Add(i);
             }
         }
-        stats?.Add(M4Stage.SnapshotRead, watch.Elapsed, metrics.Count - missing.Count);
+        stats?.Add(M4Stage.Decode, watch.Elapsed, metrics.Count - missing.Count);
         if (missing.Count > 0)
         {
-            var read = await QueryPagesAsync(run, level, firstPage, lastPage, missing, stats, cancellationToken).ConfigureAwait(false);
-            pages.AddRange(read);
+            var missingNames = missing.Select(i => metrics[i]).ToList();
+            var read = await QueryPagesAsync(run, level, firstPage, lastPage, missingNames, stats, cancellationToken).ConfigureAwait(false);
+            lastPageApplied = Math.Max(lastPageApplied, Decode(read, metrics, missing, buckets, level, lastPage, stats));
             if (RollupSnapshot.Covers(extent, level, firstPage, lastPage))
             {
                 watch.Restart();
                 var byMetric = read.Where(p => p.GetString("Metric") is not null).ToLookup(p => p.GetString("Metric")!, StringComparer.Ordinal);
-                var writes = missing
+                var writes = missingNames
                     .Select(m => RollupSnapshot.Build(run, level, m, etag, byMetric[m]))
                     .OfType<TableEntity>()
                     .Select(s => table.UpsertAsync(s, TableUpdateMode.Replace, cancellationToken))
@@ -266,21 +274,24 @@ internal sealed class HistoryStore
                 stats?.Add(M4Stage.SnapshotWrite, watch.Elapsed, writes.Count);
             }
         }
-        var decoded = Decode(pages, metrics, level, lastPage, stats);
+        var decoded = new RollupRead(buckets, lastPageApplied);
         _pages.Put(key, etag, decoded);
         return decoded;
     }
 
-    /// <summary>Each metric's level buckets from <paramref name="pages"/> (pages of other metrics skipped), and the highest watermark on page <paramref name="lastPage"/>.</summary>
-    private static RollupRead Decode(List<TableEntity> pages, IReadOnlyList<string> metrics, int level, long lastPage, M4QueryStats? stats)
+    /// <summary>
+    /// Adds the level buckets of <paramref name="pages"/> to <paramref name="buckets"/> for the metrics at
+    /// <paramref name="wanted"/> positions of <paramref name="metrics"/> (pages of other metrics skipped); returns the
+    /// highest watermark on page <paramref name="lastPage"/>.
+    /// </summary>
+    private static long Decode(List<TableEntity> pages, IReadOnlyList<string> metrics, IEnumerable<int> wanted, List<(long, M4Accumulator)>[] buckets, int level, long lastPage, M4QueryStats? stats)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var metricIndex = new Dictionary<string, int>(metrics.Count, StringComparer.Ordinal);
-        for (var i = 0; i < metrics.Count; i++)
+        var metricIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var i in wanted)
         {
             metricIndex[metrics[i]] = i;
         }
-        var buckets = metrics.Select(_ => new List<(long, M4Accumulator)>()).ToArray();
         long lastPageApplied = 0;
         var pageCount = 0;
         foreach (var entity in pages)
@@ -297,7 +308,7 @@ internal sealed class HistoryStore
             }
         }
         stats?.Add(M4Stage.Decode, watch.Elapsed, pageCount);
-        return new RollupRead(buckets, lastPageApplied);
+        return lastPageApplied;
     }
 
     /// <summary>

@@ -70,6 +70,40 @@ internal static class RollupSnapshot
         return entity;
     }
 
+    /// <summary>
+    /// Adds the level buckets of the snapshot's pages in [firstPage, lastPage] to <paramref name="into"/>, decoded
+    /// straight from its bytes (what <see cref="Pages"/> and decoding each page gives, without the page entities);
+    /// returns the watermark of page <paramref name="lastPage"/> (0 when the snapshot has no such page).
+    /// </summary>
+    public static long ReadBuckets(TableEntity snapshot, int level, long firstPage, long lastPage, List<(long BucketIndex, M4Accumulator Aggregate)> into)
+    {
+        var data = LineCodec.ReadData(snapshot).AsSpan();
+        var width = M4Levels.Widths[level];
+        long lastPageApplied = 0;
+        var position = 0;
+        while (position < data.Length)
+        {
+            var page = (long)LineCodec.ReadVarint(data, ref position);
+            var applied = (long)LineCodec.ReadVarint(data, ref position);
+            var format = (int)LineCodec.ReadVarint(data, ref position);
+            var length = (int)LineCodec.ReadVarint(data, ref position);
+            if (page > lastPage)
+            {
+                break;
+            }
+            if (page >= firstPage)
+            {
+                M4Page.ReadBuckets(format, width, page, data.Slice(position, length), into);
+                if (page == lastPage)
+                {
+                    lastPageApplied = applied;
+                }
+            }
+            position += length;
+        }
+        return lastPageApplied;
+    }
+
     /// <summary>The snapshot's pages in [firstPage, lastPage], as page entities (what a range query returns).</summary>
     public static IEnumerable<TableEntity> Pages(TableEntity snapshot, long firstPage, long lastPage)
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Weightless.Core.Auth;
@@ -20,7 +19,7 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
     public const int MaxM4Metrics = 50;
     public const int MaxBuckets = 10_000;
 
-    /// <summary>Runs read at once by one M4 call.</summary>
+    /// <summary>Runs read at once by one keys call, and by one M4 call on a real-valued x axis (which reads every row).</summary>
     public const int MaxConcurrentRuns = 16;
 
     /// <summary>Where M4 reads spend their time (the bench prints it).</summary>
@@ -146,11 +145,22 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
         return new SampledHistoryDto(HistoryStore.EvenSample(matching, samples).Select(r => Project(r, keys)).ToList(), matching.Count);
     }
 
+    /// <summary>Exact M4 buckets for every run × metric, as the JSON answer's DTOs (see <see cref="QueryM4Async"/>).</summary>
+    public async Task<M4ResponseDto> M4Async(Principal principal, string entity, string project, M4Request request, CancellationToken cancellationToken, M4WireTiming? timing = null) =>
+        (await QueryM4Async(principal, entity, project, request, cancellationToken, timing).ConfigureAwait(false)).ToDto();
+
     /// <summary>
-    /// Exact M4 buckets for every run × metric. On <c>_step</c> the history engine answers from rollups
-    /// (raw rows only at the range edges); on any other x axis the buckets are computed from the rows.
+    /// Exact M4 buckets for every run × metric, as the engine made them (the columns answer is encoded straight
+    /// from them). On <c>_step</c> the history engine answers from rollups (raw rows only at the range edges); on
+    /// any other x axis the buckets are computed from the rows.
+    /// <para>
+    /// The caller's role and the project are checked first; then each run's existence (one point read per run)
+    /// is checked concurrently with the history reads, which would otherwise wait a whole round of point reads for
+    /// it. Nothing leaves before every run is confirmed: a missing run is a 404 naming it, and the reads made
+    /// meanwhile are dropped.
+    /// </para>
     /// </summary>
-    public async Task<M4ResponseDto> M4Async(Principal principal, string entity, string project, M4Request request, CancellationToken cancellationToken, M4WireTiming? timing = null)
+    public async Task<M4Result> QueryM4Async(Principal principal, string entity, string project, M4Request request, CancellationToken cancellationToken, M4WireTiming? timing = null)
     {
         var runIds = request.Runs?.Distinct(StringComparer.Ordinal).ToList() ?? [];
         var metrics = request.Metrics?.Distinct(StringComparer.Ordinal).ToList() ?? [];
@@ -172,82 +182,94 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
             throw new ValidationFailedException("'max' must not be below 'min'.", "max");
         }
         var xAxis = string.IsNullOrWhiteSpace(request.XAxis) ? HistoryValues.StepKey : request.XAxis.Trim();
-        await runs.RequireRunsAsync(principal, entity, project, runIds, Role.Viewer, MaxConcurrentRuns, cancellationToken).ConfigureAwait(false);
-        timing?.Phase("access");
         var keys = runIds.Select(id => new RunKey(entity, project, id)).ToList();
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentRuns, CancellationToken = cancellationToken };
-        var series = new ConcurrentDictionary<(int Run, int Metric), M4SeriesDto>();
-        if (xAxis == HistoryValues.StepKey)
+        IReadOnlyList<M4SeriesResult>? series = null;
+        await runs.RequireRunsAsync(principal, entity, project, runIds, Role.Viewer, MaxM4Runs, cancellationToken, async ct =>
         {
-            var extents = new M4RunExtent[keys.Count];
-            await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) => extents[r] = await history.GetM4ExtentAsync(keys[r], ct).ConfigureAwait(false)).ConfigureAwait(false);
-            timing?.Phase("extent");
-            var minStep = (long)Math.Max(0, Math.Ceiling(request.Min ?? 0));
-            var dataMax = extents.Max(e => e.LastStep ?? -1);
-            var maxStep = request.Max is { } m ? (long)Math.Floor(Math.Min(m, long.MaxValue / 2)) : dataMax;
-            // Every run is planned with the levels all of them have, so the series share bucket boundaries.
-            var levels = extents.Min(e => e.Levels);
-            var source = M4Levels.PlanQuery(minStep, Math.Max(minStep, maxStep), buckets, levels).IsRaw ? "raw" : "rollup";
-            // One pass per run serves every metric: one rollup page range read plus the raw edges.
-            await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) =>
-            {
-                var results = await history.QueryM4Async(keys[r], metrics, minStep, maxStep, buckets, extents[r] with { Levels = levels }, Stats, ct).ConfigureAwait(false);
-                for (var mi = 0; mi < metrics.Count; mi++)
-                {
-                    series[(r, mi)] = new M4SeriesDto(keys[r].RunId, metrics[mi], results[metrics[mi]].Select(ToDto).ToList(), source);
-                }
-            }).ConfigureAwait(false);
-        }
-        else
-        {
-            var points = new List<(double X, double Y)>[keys.Count, metrics.Count];
-            var ranges = new (double Min, double Max)[keys.Count];
-            await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) =>
-            {
-                double runMin = double.PositiveInfinity, runMax = double.NegativeInfinity;
-                for (var mi = 0; mi < metrics.Count; mi++)
-                {
-                    points[r, mi] = [];
-                }
-                await foreach (var row in history.Stream.ReadRowsAsync(keys[r], null, null, ct).ConfigureAwait(false))
-                {
-                    if (!row.Flat.TryGetValue(xAxis, out var xValue) || HistoryValues.AsNumber(xValue) is not { } x || !double.IsFinite(x))
-                    {
-                        continue;
-                    }
-                    for (var mi = 0; mi < metrics.Count; mi++)
-                    {
-                        if (row.Flat.TryGetValue(metrics[mi], out var yValue) && HistoryValues.AsNumber(yValue) is { } y)
-                        {
-                            points[r, mi].Add((x, y));
-                            runMin = Math.Min(runMin, x);
-                            runMax = Math.Max(runMax, x);
-                        }
-                    }
-                }
-                ranges[r] = (runMin, runMax);
-            }).ConfigureAwait(false);
-            var dataMin = ranges.Min(r => r.Min);
-            var dataMax = ranges.Max(r => r.Max);
-            var min = request.Min ?? (double.IsFinite(dataMin) ? dataMin : 0);
-            var max = request.Max ?? (double.IsFinite(dataMax) ? dataMax : min);
-            for (var r = 0; r < keys.Count; r++)
-            {
-                for (var mi = 0; mi < metrics.Count; mi++)
-                {
-                    series[(r, mi)] = new M4SeriesDto(keys[r].RunId, metrics[mi], XM4.Compute(points[r, mi], min, max, buckets), "raw");
-                }
-            }
-        }
-        timing?.Phase("read");
-        var ordered = series.OrderBy(s => s.Key.Run).ThenBy(s => s.Key.Metric).Select(s => s.Value).ToList();
-        return new M4ResponseDto(xAxis, buckets, ordered);
+            timing?.Phase("access");
+            series = xAxis == HistoryValues.StepKey
+                ? await StepM4Async(keys, metrics, request, buckets, timing, ct).ConfigureAwait(false)
+                : await ValueM4Async(keys, metrics, xAxis, request, buckets, ct).ConfigureAwait(false);
+            timing?.Phase("read");
+        }).ConfigureAwait(false);
+        // (Only when the run existence reads outlast the history reads.)
+        timing?.Phase("runs");
+        return new M4Result(xAxis, buckets, series!);
     }
 
-    private static M4BucketDto ToDto(M4Bucket b) => new(
-        b.StartStep, b.EndStep, b.Count, b.NonFiniteCount, Point(b.First), Point(b.Last), Point(b.Min), Point(b.Max));
+    /// <summary>
+    /// M4 on <c>_step</c>: every run's state (one point read each, all at once), one plan for all of them, then
+    /// one pass per run serving every metric (rollup snapshots or pages plus raw edges), all runs at once — the
+    /// work is storage round trips, so it is not throttled to a few runs at a time.
+    /// </summary>
+    private async Task<IReadOnlyList<M4SeriesResult>> StepM4Async(List<RunKey> keys, List<string> metrics, M4Request request, int buckets, M4WireTiming? timing, CancellationToken cancellationToken)
+    {
+        var extents = await Task.WhenAll(keys.Select(k => history.GetM4ExtentAsync(k, cancellationToken))).ConfigureAwait(false);
+        timing?.Phase("extent");
+        var minStep = (long)Math.Max(0, Math.Ceiling(request.Min ?? 0));
+        var dataMax = extents.Max(e => e.LastStep ?? -1);
+        var maxStep = request.Max is { } m ? (long)Math.Floor(Math.Min(m, long.MaxValue / 2)) : dataMax;
+        // Every run is planned with the levels all of them have, so the series share bucket boundaries.
+        var levels = extents.Min(e => e.Levels);
+        var source = M4Levels.PlanQuery(minStep, Math.Max(minStep, maxStep), buckets, levels).IsRaw ? "raw" : "rollup";
+        var results = await Task.WhenAll(keys.Select((k, r) =>
+            history.QueryM4Async(k, metrics, minStep, maxStep, buckets, extents[r] with { Levels = levels }, Stats, cancellationToken))).ConfigureAwait(false);
+        var series = new List<M4SeriesResult>(keys.Count * metrics.Count);
+        for (var r = 0; r < keys.Count; r++)
+        {
+            foreach (var metric in metrics)
+            {
+                series.Add(new M4SeriesResult(keys[r].RunId, metric, source, results[r][metric], null));
+            }
+        }
+        return series;
+    }
 
-    private static M4PointDto? Point(M4Point? p) => p is { } point ? new M4PointDto(point.Step, point.Value) : null;
+    /// <summary>M4 over a real-valued x axis: every run's rows read, equal-width buckets over the range all runs share.</summary>
+    private async Task<IReadOnlyList<M4SeriesResult>> ValueM4Async(List<RunKey> keys, List<string> metrics, string xAxis, M4Request request, int buckets, CancellationToken cancellationToken)
+    {
+        var points = new List<(double X, double Y)>[keys.Count, metrics.Count];
+        var ranges = new (double Min, double Max)[keys.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentRuns, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) =>
+        {
+            double runMin = double.PositiveInfinity, runMax = double.NegativeInfinity;
+            for (var mi = 0; mi < metrics.Count; mi++)
+            {
+                points[r, mi] = [];
+            }
+            await foreach (var row in history.Stream.ReadRowsAsync(keys[r], null, null, ct).ConfigureAwait(false))
+            {
+                if (!row.Flat.TryGetValue(xAxis, out var xValue) || HistoryValues.AsNumber(xValue) is not { } x || !double.IsFinite(x))
+                {
+                    continue;
+                }
+                for (var mi = 0; mi < metrics.Count; mi++)
+                {
+                    if (row.Flat.TryGetValue(metrics[mi], out var yValue) && HistoryValues.AsNumber(yValue) is { } y)
+                    {
+                        points[r, mi].Add((x, y));
+                        runMin = Math.Min(runMin, x);
+                        runMax = Math.Max(runMax, x);
+                    }
+                }
+            }
+            ranges[r] = (runMin, runMax);
+        }).ConfigureAwait(false);
+        var dataMin = ranges.Min(r => r.Min);
+        var dataMax = ranges.Max(r => r.Max);
+        var min = request.Min ?? (double.IsFinite(dataMin) ? dataMin : 0);
+        var max = request.Max ?? (double.IsFinite(dataMax) ? dataMax : min);
+        var series = new List<M4SeriesResult>(keys.Count * metrics.Count);
+        for (var r = 0; r < keys.Count; r++)
+        {
+            for (var mi = 0; mi < metrics.Count; mi++)
+            {
+                series.Add(new M4SeriesResult(keys[r].RunId, metrics[mi], "raw", null, XM4.Compute(points[r, mi], min, max, buckets)));
+            }
+        }
+        return series;
+    }
 
     public async Task<SystemMetricsDto> SystemMetricsAsync(Principal principal, RunKey key, IReadOnlyList<string>? keys, int samples, CancellationToken cancellationToken)
     {
@@ -313,6 +335,33 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
         }
         return result;
     }
+}
+
+/// <summary>
+/// One series of an M4 answer as the engine made it: step buckets (<paramref name="Steps"/>, x axis <c>_step</c>) or
+/// buckets over a real-valued x axis (<paramref name="Values"/>); exactly one is set. The columns answer is
+/// encoded straight from them; the JSON answer converts them to DTOs.
+/// </summary>
+internal sealed record M4SeriesResult(string Run, string Metric, string Source, IReadOnlyList<M4Bucket>? Steps, IReadOnlyList<M4BucketDto>? Values)
+{
+    public int Count => Steps?.Count ?? Values!.Count;
+
+    public M4SeriesDto ToDto() => new(Run, Metric, Values ?? Steps!.Select(ToDto).ToList(), Source);
+
+    private static M4BucketDto ToDto(M4Bucket b) => new(
+        b.StartStep, b.EndStep, b.Count, b.NonFiniteCount, Point(b.First), Point(b.Last), Point(b.Min), Point(b.Max));
+
+    private static M4PointDto? Point(M4Point? p) => p is { } point ? new M4PointDto(point.Step, point.Value) : null;
+}
+
+/// <summary>An M4 answer as the engine made it (see <see cref="M4SeriesResult"/>).</summary>
+internal sealed record M4Result(string XAxis, int Buckets, IReadOnlyList<M4SeriesResult> Series)
+{
+    public M4ResponseDto ToDto() => new(XAxis, Buckets, Series.Select(s => s.ToDto()).ToList());
+
+    /// <summary>The answer a JSON answer describes (its buckets as real-valued ones).</summary>
+    public static M4Result From(M4ResponseDto response) =>
+        new(response.XAxis, response.Buckets, response.Series.Select(s => new M4SeriesResult(s.Run, s.Metric, s.Source, null, s.Buckets)).ToList());
 }
 
 /// <summary>M4 over a real-valued x axis (<c>_runtime</c>, <c>_timestamp</c>, custom step metrics): equal-width buckets over [min, max].</summary>

@@ -90,17 +90,50 @@ internal sealed class RunQueryService(
     }
 
     /// <summary>
-    /// Many runs of one project, after ONE role and project check (not one per run); 404 naming the first
-    /// run found missing. Rows are read <paramref name="concurrency"/> at a time.
+    /// Many runs of one project, after ONE role and project check (not one per run, the two reads concurrent);
+    /// 404 naming the first run found missing. Rows are read <paramref name="concurrency"/> at a time.
+    /// <paramref name="alongside"/>, when given, starts once the role and the project are checked and runs
+    /// concurrently with the run reads (a caller's reads of the runs' data need not wait a round of point reads);
+    /// this returns only when both are done, and when a run is missing the 404 is what the caller gets: the work
+    /// alongside is cancelled and its outcome dropped, so nothing it read can leave.
     /// </summary>
-    public async Task<RunRow[]> RequireRunsAsync(Principal principal, string entity, string project, IReadOnlyList<string> runIds, Role role, int concurrency, CancellationToken cancellationToken)
+    public async Task<RunRow[]> RequireRunsAsync(Principal principal, string entity, string project, IReadOnlyList<string> runIds, Role role, int concurrency, CancellationToken cancellationToken, Func<CancellationToken, Task>? alongside = null)
     {
-        await RequireProjectAsync(principal, entity, project, role, cancellationToken).ConfigureAwait(false);
+        // The project row is read while the role is checked (one round trip less); a caller without the role gets
+        // the role check's 404 whatever the project read found.
+        var projectRead = runs.FindProjectAsync(entity, project, cancellationToken);
+        try
+        {
+            await tenancy.RequireRoleAsync(principal, entity, role, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await SettledAsync(projectRead).ConfigureAwait(false);
+            throw;
+        }
+        _ = await projectRead.ConfigureAwait(false) ?? throw new NotFoundException($"Project '{entity}/{project}' not found.");
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var concurrent = alongside is null ? Task.CompletedTask : Task.Run(() => alongside(work.Token), work.Token);
         var rows = new RunRow[runIds.Count];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(Enumerable.Range(0, runIds.Count), parallel, async (i, ct) =>
-            rows[i] = await FindOrThrowAsync(new RunKey(entity, project, runIds[i]), ct).ConfigureAwait(false)).ConfigureAwait(false);
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, runIds.Count), parallel, async (i, ct) =>
+                rows[i] = await FindOrThrowAsync(new RunKey(entity, project, runIds[i]), ct).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await work.CancelAsync().ConfigureAwait(false);
+            // The run check's failure is the answer; the concurrent work's own outcome (likely a cancellation) is dropped.
+            await SettledAsync(concurrent).ConfigureAwait(false);
+            throw;
+        }
+        await concurrent.ConfigureAwait(false);
         return rows;
+
+        // Waits for a task whose outcome no longer matters (so none of its work outlives the call, and its exception is observed).
+        static Task SettledAsync(Task task) =>
+            task.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private async Task<RunRow> FindOrThrowAsync(RunKey key, CancellationToken cancellationToken) =>

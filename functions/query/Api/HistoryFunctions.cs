@@ -50,7 +50,7 @@ internal sealed class HistoryFunctions
         var (format, columns) = M4FormatOf(req);
         var body = await RequestBody.ReadJsonAsync<M4Request>(req, cancellationToken);
         timing.Phase("auth");
-        return M4Answer(req, await _history.M4Async(principal, entity, project, body, cancellationToken, timing), format, columns, timing);
+        return M4Answer(req, await _history.QueryM4Async(principal, entity, project, body, cancellationToken, timing), format, columns, timing);
     }
 
     /// <summary>One run's M4 buckets with the parameters in the query string (the POST form takes many runs).</summary>
@@ -62,7 +62,7 @@ internal sealed class HistoryFunctions
         var (format, columns) = M4FormatOf(req);
         var request = new M4Request([run], QueryParameters.List(req, "metrics"), QueryParameters.String(req, "xAxis"), QueryParameters.Double(req, "min"), QueryParameters.Double(req, "max"), QueryParameters.Int(req, "buckets"));
         timing.Phase("auth");
-        return M4Answer(req, await _history.M4Async(principal, entity, project, request, cancellationToken, timing), format, columns, timing);
+        return M4Answer(req, await _history.QueryM4Async(principal, entity, project, request, cancellationToken, timing), format, columns, timing);
     }
 
     /// <summary>The <c>format</c> (JSON by default, or <c>columns</c>) and the <c>columns</c> of a columns answer, checked before any reads.</summary>
@@ -70,11 +70,11 @@ internal sealed class HistoryFunctions
         (M4Wire.ParseFormat(QueryParameters.String(req, "format")), M4Wire.ParseColumns(QueryParameters.List(req, "columns")));
 
     /// <summary>The answer in its format; the columns answer carries the call's phases as a Server-Timing header.</summary>
-    private static IResult M4Answer(HttpRequest req, M4ResponseDto response, string? format, IReadOnlyList<string> columns, M4WireTiming timing)
+    private static IResult M4Answer(HttpRequest req, M4Result response, string? format, IReadOnlyList<string> columns, M4WireTiming timing)
     {
         if (format is null)
         {
-            return QueryParameters.Json(response);
+            return QueryParameters.Json(response.ToDto());
         }
         var bytes = M4Wire.Encode(response, columns);
         timing.Phase("encode");

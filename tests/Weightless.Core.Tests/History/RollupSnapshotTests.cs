@@ -61,6 +61,24 @@ public class RollupSnapshotTests
     }
 
     [Fact]
+    public void Buckets_read_straight_from_a_snapshot_equal_those_of_its_pages_with_the_last_pages_watermark()
+    {
+        var pages = new[] { Page(1, 2, M4Page.CompactFormat, 900, 10), Page(1, 0, M4Page.FixedFormat, 300, 64), Page(1, 1, M4Page.CompactFormat, 800, 64) };
+        var snapshot = RollupSnapshot.Build(Run, 1, "loss", new ETag("\"e1\""), pages)!;
+        foreach (var (first, last, watermark) in new[] { (0L, 10L, 0L), (0L, 2L, 900L), (1L, 1L, 800L), (0L, 0L, 300L), (3L, 9L, 0L) })
+        {
+            var expected = new List<(long, M4Accumulator)>();
+            foreach (var page in RollupSnapshot.Pages(snapshot, first, last))
+            {
+                M4Page.ReadBuckets(LineStream.PageFormat(page), M4Levels.Widths[1], page.GetInt64("Page")!.Value, LineCodec.ReadData(page), expected);
+            }
+            var actual = new List<(long, M4Accumulator)>();
+            Assert.Equal(watermark, RollupSnapshot.ReadBuckets(snapshot, 1, first, last, actual));
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    [Fact]
     public void Pages_larger_than_the_cap_are_not_snapshotted()
     {
         var many = Enumerable.Range(0, 400).Select(i => Page(0, i, M4Page.FixedFormat, 1, 64)).ToList();

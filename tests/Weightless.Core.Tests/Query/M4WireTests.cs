@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using Weightless.Core.Errors;
+using Weightless.Core.History;
 using Weightless.Core.Query;
 
 namespace Weightless.Core.Tests.Query;
@@ -46,6 +47,22 @@ public sealed class M4WireTests
         }
         Assert.Equal(bytes.Length, position);
         return new(header.RootElement.GetProperty("xAxis").GetString()!, header.RootElement.GetProperty("buckets").GetInt32(), series);
+    }
+
+    [Fact]
+    public void Columns_encoded_from_the_engines_step_buckets_equal_those_of_their_json_answer()
+    {
+        var steps = new List<M4Bucket>
+        {
+            new(0, 100, 100, 1, new(0, 0.1), new(99, 1.0 / 3), new(42, -1e-300), new(7, double.MaxValue)),
+            new(100, 200, 3, 3, null, null, null, null),
+            new(200, 9_007_199_254_740_991, 5, 0, new(200, 5e-324), new(9_007_199_254_740_990, -0.0), new(201, double.MinValue), new(202, Math.PI)),
+        };
+        var result = new M4Result("_step", 3, [new("run-a", "loss", "rollup", steps, null), new("run-b", "acc", "raw", [], null)]);
+        foreach (var columns in new[] { M4Wire.AllColumns, M4Wire.ParseColumns(["start", "end", "lastX", "lastY", "minY", "maxY"]) })
+        {
+            Assert.Equal(M4Wire.Encode(result.ToDto(), columns), M4Wire.Encode(result, columns));
+        }
     }
 
     [Fact]
