@@ -175,13 +175,13 @@ internal sealed class HistoryQueryBench : IBenchScenario
             var counts = provider.GetRequiredService<StorageMetrics>();
             var start = counts.Snapshot();
             var watch = Stopwatch.StartNew();
-            await service.M4Async(principal, Entity, Project, single, cancellationToken);
+            await service.QueryM4Async(principal, Entity, Project, single, cancellationToken);
             coldSingle.Add(watch.Elapsed.TotalMilliseconds);
             var middle = counts.Snapshot();
             var timing = new M4WireTiming();
             var cpu = CpuMeter.Start(storagePid);
             watch.Restart();
-            await service.M4Async(principal, Entity, Project, chart, cancellationToken, timing);
+            await service.QueryM4Async(principal, Entity, Project, chart, cancellationToken, timing);
             coldChart.Add(watch.Elapsed.TotalMilliseconds);
             coldChartPhases.Add(timing.HeaderValue() + cpu.Stop());
             coldSingleOps.Add(PerCall(start, middle, 1));
@@ -191,26 +191,28 @@ internal sealed class HistoryQueryBench : IBenchScenario
         await using var warmProvider = Provider();
         var history = warmProvider.GetRequiredService<HistoryQueryService>();
         var metrics = warmProvider.GetRequiredService<StorageMetrics>();
-        var answer = await history.M4Async(principal, Entity, Project, single, cancellationToken);
-        Console.WriteLine($"(2) M4 {longRun}/m0 over {steps:N0} steps: {answer.Series[0].Buckets.Count} buckets from {answer.Series[0].Source}");
+        var answer = await history.QueryM4Async(principal, Entity, Project, single, cancellationToken);
+        Console.WriteLine($"(2) M4 {longRun}/m0 over {steps:N0} steps: {answer.Series[0].Count} buckets from {answer.Series[0].Source}");
         QueryBench.Report("(2) cold (new provider)", coldSingle);
         Console.WriteLine($"    first cold call {coldSingle[0]:N1} ms: {coldSingleOps[0]}; last: {coldSingleOps[^1]}");
         var before = metrics.Snapshot();
         var stagesBefore = Stages(history.Stats);
-        QueryBench.Report("(2) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, single, cancellationToken)));
+        QueryBench.Report("(2) warm", await RepeatAsync(iterations, () => history.QueryM4Async(principal, Entity, Project, single, cancellationToken)));
         Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
         Console.WriteLine($"    stages per call: {StagesPerCall(stagesBefore, Stages(history.Stats), iterations)}");
 
-        var chartAnswer = await history.M4Async(principal, Entity, Project, chart, cancellationToken);
-        Console.WriteLine($"(3) chart: {chartAnswer.Series.Count} series x {chartAnswer.Series[0].Buckets.Count} buckets from {chartAnswer.Series[0].Source}");
+        var chartAnswer = await history.QueryM4Async(principal, Entity, Project, chart, cancellationToken);
+        Console.WriteLine($"(3) chart: {chartAnswer.Series.Count} series x {chartAnswer.Series[0].Count} buckets from {chartAnswer.Series[0].Source}");
         QueryBench.Report("(3) cold (new provider)", coldChart);
         Console.WriteLine($"    first cold call {coldChart[0]:N1} ms: {coldChartOps[0]}; last: {coldChartOps[^1]}");
         Console.WriteLine($"    phases of each cold call: {string.Join(" | ", coldChartPhases)}");
         before = metrics.Snapshot();
         stagesBefore = Stages(history.Stats);
-        QueryBench.Report("(3) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, chart, cancellationToken)));
+        QueryBench.Report("(3) warm", await RepeatAsync(iterations, () => history.QueryM4Async(principal, Entity, Project, chart, cancellationToken)));
         Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
         Console.WriteLine($"    stages per call: {StagesPerCall(stagesBefore, Stages(history.Stats), iterations)}");
+        QueryBench.Report("(3) warm incl. the JSON answer", await RepeatAsync(iterations, async () =>
+            JsonSerializer.SerializeToUtf8Bytes(await history.QueryM4Async(principal, Entity, Project, chart, cancellationToken), Weightless.Core.Http.RequestBody.Options)));
 
         // (c) The dashboard's first render: the default visible runs x every metric panel at about a panel's pixel
         // width, answered as the dashboard asks (format=columns, the 6 drawn columns), as one call and as the two
@@ -251,16 +253,16 @@ internal sealed class HistoryQueryBench : IBenchScenario
                 coldDashSplit.Add(watch.Elapsed.TotalMilliseconds);
             }
         }
-        var dashAnswer = await history.M4Async(principal, Entity, Project, dashboard, cancellationToken);
+        var dashAnswer = await history.QueryM4Async(principal, Entity, Project, dashboard, cancellationToken);
         var dashBytes = M4Wire.Encode(dashAnswer, dashColumns).Length;
-        Console.WriteLine($"(c) dashboard: {dashAnswer.Series.Count} series x {dashAnswer.Series[0].Buckets.Count} buckets from {dashAnswer.Series[0].Source}, {dashBytes / 1e6:N1} MB of columns ({string.Join(",", dashColumns)})");
+        Console.WriteLine($"(c) dashboard: {dashAnswer.Series.Count} series x {dashAnswer.Series[0].Count} buckets from {dashAnswer.Series[0].Source}, {dashBytes / 1e6:N1} MB of columns ({string.Join(",", dashColumns)})");
         QueryBench.Report("(c) cold (new provider), one call incl. columns encode", coldDash);
         Console.WriteLine($"    first cold call {coldDash[0]:N1} ms: {coldDashOps[0]}; last: {coldDashOps[^1]}");
         Console.WriteLine($"    phases (Server-Timing) of each cold call: {string.Join(" | ", coldDashPhases)}");
         QueryBench.Report($"(c) cold (new provider), two concurrent calls ({dashSplit} + {dashMetrics - dashSplit} metrics) incl. columns encode", coldDashSplit);
         before = metrics.Snapshot();
         stagesBefore = Stages(history.Stats);
-        QueryBench.Report("(c) warm", await RepeatAsync(iterations, () => history.M4Async(principal, Entity, Project, dashboard, cancellationToken)));
+        QueryBench.Report("(c) warm", await RepeatAsync(iterations, () => history.QueryM4Async(principal, Entity, Project, dashboard, cancellationToken)));
         Console.WriteLine($"    storage operations per call: {PerCall(before, metrics.Snapshot(), iterations)}");
         Console.WriteLine($"    stages per call: {StagesPerCall(stagesBefore, Stages(history.Stats), iterations)}");
         QueryBench.Report("(c) warm incl. columns encode", await RepeatAsync(iterations, () => Columns(history, dashboard)));

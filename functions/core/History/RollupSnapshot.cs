@@ -77,9 +77,47 @@ internal static class RollupSnapshot
     /// </summary>
     public static long ReadBuckets(TableEntity snapshot, int level, long firstPage, long lastPage, List<(long BucketIndex, M4Accumulator Aggregate)> into)
     {
-        var data = LineCodec.ReadData(snapshot).AsSpan();
+        var data = LineCodec.ReadData(snapshot);
         var width = M4Levels.Widths[level];
         long lastPageApplied = 0;
+        foreach (var entry in Entries(data, firstPage, lastPage))
+        {
+            M4Page.ReadBuckets(entry.Format, width, entry.Page, data.AsSpan(entry.Offset, entry.Length), into);
+            if (entry.Page == lastPage)
+            {
+                lastPageApplied = entry.Applied;
+            }
+        }
+        return lastPageApplied;
+    }
+
+    /// <summary>The snapshot's pages in [firstPage, lastPage], as page entities (what a range query returns).</summary>
+    public static IEnumerable<TableEntity> Pages(TableEntity snapshot, long firstPage, long lastPage)
+    {
+        var metric = snapshot.GetString("Metric");
+        var level = snapshot.GetInt32("Level") ?? 0;
+        var data = LineCodec.ReadData(snapshot);
+        var pages = new List<TableEntity>();
+        foreach (var entry in Entries(data, firstPage, lastPage))
+        {
+            var entity = new TableEntity(snapshot.PartitionKey, LineStream.PageKey(level, entry.Page, metric ?? ""))
+            {
+                ["Applied"] = entry.Applied,
+                ["Metric"] = metric,
+                ["Level"] = level,
+                ["Page"] = entry.Page,
+                ["Format"] = entry.Format,
+            };
+            LineCodec.WriteData(entity, data.AsSpan(entry.Offset, entry.Length).ToArray());
+            pages.Add(entity);
+        }
+        return pages;
+    }
+
+    /// <summary>The entries of snapshot bytes for pages in [firstPage, lastPage] (pages are stored ascending), each with where its page bytes are.</summary>
+    private static List<(long Page, long Applied, int Format, int Offset, int Length)> Entries(byte[] data, long firstPage, long lastPage)
+    {
+        var entries = new List<(long, long, int, int, int)>();
         var position = 0;
         while (position < data.Length)
         {
@@ -93,46 +131,10 @@ internal static class RollupSnapshot
             }
             if (page >= firstPage)
             {
-                M4Page.ReadBuckets(format, width, page, data.Slice(position, length), into);
-                if (page == lastPage)
-                {
-                    lastPageApplied = applied;
-                }
+                entries.Add((page, applied, format, position, length));
             }
             position += length;
         }
-        return lastPageApplied;
-    }
-
-    /// <summary>The snapshot's pages in [firstPage, lastPage], as page entities (what a range query returns).</summary>
-    public static IEnumerable<TableEntity> Pages(TableEntity snapshot, long firstPage, long lastPage)
-    {
-        var metric = snapshot.GetString("Metric");
-        var level = snapshot.GetInt32("Level") ?? 0;
-        var data = LineCodec.ReadData(snapshot);
-        var pages = new List<TableEntity>();
-        var position = 0;
-        while (position < data.Length)
-        {
-            var page = (long)LineCodec.ReadVarint(data, ref position);
-            var applied = (long)LineCodec.ReadVarint(data, ref position);
-            var format = (int)LineCodec.ReadVarint(data, ref position);
-            var length = (int)LineCodec.ReadVarint(data, ref position);
-            if (page >= firstPage && page <= lastPage)
-            {
-                var entity = new TableEntity(snapshot.PartitionKey, LineStream.PageKey(level, page, metric ?? ""))
-                {
-                    ["Applied"] = applied,
-                    ["Metric"] = metric,
-                    ["Level"] = level,
-                    ["Page"] = page,
-                    ["Format"] = format,
-                };
-                LineCodec.WriteData(entity, data.AsSpan(position, length).ToArray());
-                pages.Add(entity);
-            }
-            position += length;
-        }
-        return pages;
+        return entries;
     }
 }

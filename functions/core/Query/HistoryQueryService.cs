@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Weightless.Core.Auth;
 using Weightless.Core.Errors;
 using Weightless.Core.History;
@@ -145,13 +147,9 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
         return new SampledHistoryDto(HistoryStore.EvenSample(matching, samples).Select(r => Project(r, keys)).ToList(), matching.Count);
     }
 
-    /// <summary>Exact M4 buckets for every run × metric, as the JSON answer's DTOs (see <see cref="QueryM4Async"/>).</summary>
-    public async Task<M4ResponseDto> M4Async(Principal principal, string entity, string project, M4Request request, CancellationToken cancellationToken, M4WireTiming? timing = null) =>
-        (await QueryM4Async(principal, entity, project, request, cancellationToken, timing).ConfigureAwait(false)).ToDto();
-
     /// <summary>
-    /// Exact M4 buckets for every run × metric, as the engine made them (the columns answer is encoded straight
-    /// from them). On <c>_step</c> the history engine answers from rollups (raw rows only at the range edges); on
+    /// Exact M4 buckets for every run × metric, as the engine made them: both answers are written straight from
+    /// them (<see cref="M4Wire"/>, <see cref="M4ResultJsonConverter"/>). On <c>_step</c> the history engine answers from rollups (raw rows only at the range edges); on
     /// any other x axis the buckets are computed from the rows.
     /// <para>
     /// The caller's role and the project are checked first; then each run's existence (one point read per run)
@@ -339,8 +337,8 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
 
 /// <summary>
 /// One series of an M4 answer as the engine made it: step buckets (<paramref name="Steps"/>, x axis <c>_step</c>) or
-/// buckets over a real-valued x axis (<paramref name="Values"/>); exactly one is set. The columns answer is
-/// encoded straight from them; the JSON answer converts them to DTOs.
+/// buckets over a real-valued x axis (<paramref name="Values"/>); exactly one is set. Both answers are written
+/// straight from them.
 /// </summary>
 internal sealed record M4SeriesResult(string Run, string Metric, string Source, IReadOnlyList<M4Bucket>? Steps, IReadOnlyList<M4BucketDto>? Values)
 {
@@ -354,7 +352,8 @@ internal sealed record M4SeriesResult(string Run, string Metric, string Source, 
     private static M4PointDto? Point(M4Point? p) => p is { } point ? new M4PointDto(point.Step, point.Value) : null;
 }
 
-/// <summary>An M4 answer as the engine made it (see <see cref="M4SeriesResult"/>).</summary>
+/// <summary>An M4 answer as the engine made it (see <see cref="M4SeriesResult"/>); as JSON it is exactly its <see cref="ToDto"/>.</summary>
+[JsonConverter(typeof(M4ResultJsonConverter))]
 internal sealed record M4Result(string XAxis, int Buckets, IReadOnlyList<M4SeriesResult> Series)
 {
     public M4ResponseDto ToDto() => new(XAxis, Buckets, Series.Select(s => s.ToDto()).ToList());
@@ -362,6 +361,108 @@ internal sealed record M4Result(string XAxis, int Buckets, IReadOnlyList<M4Serie
     /// <summary>The answer a JSON answer describes (its buckets as real-valued ones).</summary>
     public static M4Result From(M4ResponseDto response) =>
         new(response.XAxis, response.Buckets, response.Series.Select(s => new M4SeriesResult(s.Run, s.Metric, s.Source, null, s.Buckets)).ToList());
+}
+
+/// <summary>
+/// Writes an <see cref="M4Result"/> as the JSON answer (<see cref="M4ResponseDto"/>'s shape, names and number
+/// format, points left out when absent) straight from the engine's buckets: a chart answer of 100 series × 1,000
+/// buckets would otherwise first build half a million DTO objects to be written once.
+/// </summary>
+internal sealed class M4ResultJsonConverter : JsonConverter<M4Result>
+{
+    public override M4Result Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        throw new NotSupportedException("M4 answers are written, not read.");
+
+    public override void Write(Utf8JsonWriter writer, M4Result value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("xAxis", value.XAxis);
+        writer.WriteNumber("buckets", value.Buckets);
+        writer.WriteStartArray("series");
+        foreach (var series in value.Series)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("run", series.Run);
+            writer.WriteString("metric", series.Metric);
+            writer.WriteStartArray("buckets");
+            if (series.Steps is { } steps)
+            {
+                foreach (var b in steps)
+                {
+                    Bucket(writer, b.StartStep, b.EndStep, b.Count, b.NonFiniteCount);
+                    Point(writer, "first", b.First);
+                    Point(writer, "last", b.Last);
+                    Point(writer, "min", b.Min);
+                    Point(writer, "max", b.Max);
+                    writer.WriteEndObject();
+                }
+            }
+            else
+            {
+                foreach (var b in series.Values!)
+                {
+                    Bucket(writer, b.Start, b.End, b.Count, b.NonFinite);
+                    Point(writer, "first", b.First);
+                    Point(writer, "last", b.Last);
+                    Point(writer, "min", b.Min);
+                    Point(writer, "max", b.Max);
+                    writer.WriteEndObject();
+                }
+            }
+            writer.WriteEndArray();
+            writer.WriteString("source", series.Source);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Opens a bucket object with its bounds and counts.</summary>
+    private static void Bucket(Utf8JsonWriter writer, double start, double end, long count, long nonFinite)
+    {
+        writer.WriteStartObject();
+        Number(writer, "start", start);
+        Number(writer, "end", end);
+        writer.WriteNumber("count", count);
+        writer.WriteNumber("nonFinite", nonFinite);
+    }
+
+    private static void Point(Utf8JsonWriter writer, string name, M4Point? point)
+    {
+        if (point is { } p)
+        {
+            Point(writer, name, p.Step, p.Value);
+        }
+    }
+
+    private static void Point(Utf8JsonWriter writer, string name, M4PointDto? point)
+    {
+        if (point is { } p)
+        {
+            Point(writer, name, p.X, p.Y);
+        }
+    }
+
+    private static void Point(Utf8JsonWriter writer, string name, double x, double y)
+    {
+        writer.WriteStartObject(name);
+        Number(writer, "x", x);
+        Number(writer, "y", y);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A number as the answer's serializer options write it (non-finite values as their named literals; M4 points are finite).</summary>
+    private static void Number(Utf8JsonWriter writer, string name, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            writer.WriteNumber(name, value);
+        }
+        else
+        {
+            writer.WriteString(name, double.IsNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity");
+        }
+    }
 }
 
 /// <summary>M4 over a real-valued x axis (<c>_runtime</c>, <c>_timestamp</c>, custom step metrics): equal-width buckets over [min, max].</summary>

@@ -74,7 +74,7 @@ internal sealed class HistoryFunctions
     {
         if (format is null)
         {
-            return QueryParameters.Json(response.ToDto());
+            return QueryParameters.Json(response);
         }
         var bytes = M4Wire.Encode(response, columns);
         timing.Phase("encode");

@@ -66,6 +66,22 @@ public sealed class M4WireTests
     }
 
     [Fact]
+    public void The_json_answer_written_from_the_engines_buckets_is_exactly_that_of_its_dtos()
+    {
+        var steps = new List<M4Bucket>
+        {
+            new(0, 100, 100, 1, new(0, 0.1), new(99, 1.0 / 3), new(42, -1e-300), new(7, double.MaxValue)),
+            new(100, 200, 3, 3, null, null, null, null),
+            new(200, 9_007_199_254_740_991, 5, 0, new(200, 5e-324), new(9_007_199_254_740_990, -0.0), new(201, double.MinValue), new(202, Math.PI)),
+        };
+        var values = Answer.Series[0].Buckets;
+        var result = new M4Result("_step", 3, [new("run-a", "loss", "rollup", steps, null), new("rün/b", "val/acc \"x\"", "raw", null, values), new("c", "m", "raw", [], null)]);
+        var expected = JsonSerializer.Serialize(result.ToDto(), Weightless.Core.Http.RequestBody.Options);
+        Assert.Equal(expected, JsonSerializer.Serialize(result, Weightless.Core.Http.RequestBody.Options));
+        Assert.DoesNotContain("null", expected, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Columns_round_trip_every_bucket_exactly()
     {
         var decoded = Decode(M4Wire.Encode(Answer, M4Wire.AllColumns));
