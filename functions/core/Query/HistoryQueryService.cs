@@ -24,6 +24,9 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
     /// <summary>Runs read at once by one keys call, and by one M4 call on a real-valued x axis (which reads every row).</summary>
     public const int MaxConcurrentRuns = 16;
 
+    /// <summary>Storage reads (about one per run × metric on a cold read) one M4 call on <c>_step</c> keeps in flight at most.</summary>
+    public const int MaxM4ReadsInFlight = 400;
+
     /// <summary>Where M4 reads spend their time (the bench prints it).</summary>
     public M4QueryStats Stats { get; } = new();
 
@@ -197,8 +200,10 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
 
     /// <summary>
     /// M4 on <c>_step</c>: every run's state (one point read each, all at once), one plan for all of them, then
-    /// one pass per run serving every metric (rollup snapshots or pages plus raw edges), all runs at once — the
-    /// work is storage round trips, so it is not throttled to a few runs at a time.
+    /// one pass per run serving every metric (rollup snapshots or pages plus raw edges). The work is storage round
+    /// trips (a point read per metric on a cold read), so runs are not read a few at a time but as many as keep
+    /// about <see cref="MaxM4ReadsInFlight"/> reads in flight: every run of a 10 × 20 or 20 × 5 chart at once, while a
+    /// 100 × 50 call does not open thousands of connections at once.
     /// </summary>
     private async Task<IReadOnlyList<M4SeriesResult>> StepM4Async(List<RunKey> keys, List<string> metrics, M4Request request, int buckets, M4WireTiming? timing, CancellationToken cancellationToken)
     {
@@ -210,8 +215,10 @@ internal sealed class HistoryQueryService(RunQueryService runs, HistoryStore his
         // Every run is planned with the levels all of them have, so the series share bucket boundaries.
         var levels = extents.Min(e => e.Levels);
         var source = M4Levels.PlanQuery(minStep, Math.Max(minStep, maxStep), buckets, levels).IsRaw ? "raw" : "rollup";
-        var results = await Task.WhenAll(keys.Select((k, r) =>
-            history.QueryM4Async(k, metrics, minStep, maxStep, buckets, extents[r] with { Levels = levels }, Stats, cancellationToken))).ConfigureAwait(false);
+        var results = new IReadOnlyDictionary<string, IReadOnlyList<M4Bucket>>[keys.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, MaxM4ReadsInFlight / metrics.Count), CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), parallel, async (r, ct) =>
+            results[r] = await history.QueryM4Async(keys[r], metrics, minStep, maxStep, buckets, extents[r] with { Levels = levels }, Stats, ct).ConfigureAwait(false)).ConfigureAwait(false);
         var series = new List<M4SeriesResult>(keys.Count * metrics.Count);
         for (var r = 0; r < keys.Count; r++)
         {
