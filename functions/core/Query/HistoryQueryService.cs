@@ -396,24 +396,14 @@ internal sealed class M4ResultJsonConverter : JsonConverter<M4Result>
             {
                 foreach (var b in steps)
                 {
-                    Bucket(writer, b.StartStep, b.EndStep, b.Count, b.NonFiniteCount);
-                    Point(writer, "first", b.First);
-                    Point(writer, "last", b.Last);
-                    Point(writer, "min", b.Min);
-                    Point(writer, "max", b.Max);
-                    writer.WriteEndObject();
+                    Bucket(writer, b.StartStep, b.EndStep, b.Count, b.NonFiniteCount, XY(b.First), XY(b.Last), XY(b.Min), XY(b.Max));
                 }
             }
             else
             {
                 foreach (var b in series.Values!)
                 {
-                    Bucket(writer, b.Start, b.End, b.Count, b.NonFinite);
-                    Point(writer, "first", b.First);
-                    Point(writer, "last", b.Last);
-                    Point(writer, "min", b.Min);
-                    Point(writer, "max", b.Max);
-                    writer.WriteEndObject();
+                    Bucket(writer, b.Start, b.End, b.Count, b.NonFinite, XY(b.First), XY(b.Last), XY(b.Min), XY(b.Max));
                 }
             }
             writer.WriteEndArray();
@@ -424,37 +414,34 @@ internal sealed class M4ResultJsonConverter : JsonConverter<M4Result>
         writer.WriteEndObject();
     }
 
-    /// <summary>Opens a bucket object with its bounds and counts.</summary>
-    private static void Bucket(Utf8JsonWriter writer, double start, double end, long count, long nonFinite)
+    /// <summary>One bucket object: its bounds, counts and the points it has.</summary>
+    private static void Bucket(Utf8JsonWriter writer, double start, double end, long count, long nonFinite, (double X, double Y)? first, (double X, double Y)? last, (double X, double Y)? min, (double X, double Y)? max)
     {
         writer.WriteStartObject();
         Number(writer, "start", start);
         Number(writer, "end", end);
         writer.WriteNumber("count", count);
         writer.WriteNumber("nonFinite", nonFinite);
+        Point(writer, "first", first);
+        Point(writer, "last", last);
+        Point(writer, "min", min);
+        Point(writer, "max", max);
+        writer.WriteEndObject();
     }
 
-    private static void Point(Utf8JsonWriter writer, string name, M4Point? point)
+    private static (double X, double Y)? XY(M4Point? point) => point is { } p ? (p.Step, p.Value) : null;
+
+    private static (double X, double Y)? XY(M4PointDto? point) => point is { } p ? (p.X, p.Y) : null;
+
+    private static void Point(Utf8JsonWriter writer, string name, (double X, double Y)? point)
     {
-        if (point is { } p)
+        if (point is not { } p)
         {
-            Point(writer, name, p.Step, p.Value);
+            return;
         }
-    }
-
-    private static void Point(Utf8JsonWriter writer, string name, M4PointDto? point)
-    {
-        if (point is { } p)
-        {
-            Point(writer, name, p.X, p.Y);
-        }
-    }
-
-    private static void Point(Utf8JsonWriter writer, string name, double x, double y)
-    {
         writer.WriteStartObject(name);
-        Number(writer, "x", x);
-        Number(writer, "y", y);
+        Number(writer, "x", p.X);
+        Number(writer, "y", p.Y);
         writer.WriteEndObject();
     }
 

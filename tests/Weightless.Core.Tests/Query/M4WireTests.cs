@@ -20,6 +20,14 @@ public sealed class M4WireTests
         new("rün/b", "val/acc", [], "raw"),
     ]);
 
+    /// <summary>Buckets as the engine makes them on <c>_step</c>: extremes, a bucket without finite values, steps up to 2^53 - 1.</summary>
+    private static readonly List<M4Bucket> StepBuckets =
+    [
+        new(0, 100, 100, 1, new(0, 0.1), new(99, 1.0 / 3), new(42, -1e-300), new(7, double.MaxValue)),
+        new(100, 200, 3, 3, null, null, null, null),
+        new(200, 9_007_199_254_740_991, 5, 0, new(200, 5e-324), new(9_007_199_254_740_990, -0.0), new(201, double.MinValue), new(202, Math.PI)),
+    ];
+
     /// <summary>The columns answer read back into buckets (what the dashboard's decoder does).</summary>
     private static M4ResponseDto Decode(byte[] bytes)
     {
@@ -52,12 +60,7 @@ public sealed class M4WireTests
     [Fact]
     public void Columns_encoded_from_the_engines_step_buckets_equal_those_of_their_json_answer()
     {
-        var steps = new List<M4Bucket>
-        {
-            new(0, 100, 100, 1, new(0, 0.1), new(99, 1.0 / 3), new(42, -1e-300), new(7, double.MaxValue)),
-            new(100, 200, 3, 3, null, null, null, null),
-            new(200, 9_007_199_254_740_991, 5, 0, new(200, 5e-324), new(9_007_199_254_740_990, -0.0), new(201, double.MinValue), new(202, Math.PI)),
-        };
+        var steps = StepBuckets;
         var result = new M4Result("_step", 3, [new("run-a", "loss", "rollup", steps, null), new("run-b", "acc", "raw", [], null)]);
         foreach (var columns in new[] { M4Wire.AllColumns, M4Wire.ParseColumns(["start", "end", "lastX", "lastY", "minY", "maxY"]) })
         {
@@ -68,12 +71,7 @@ public sealed class M4WireTests
     [Fact]
     public void The_json_answer_written_from_the_engines_buckets_is_exactly_that_of_its_dtos()
     {
-        var steps = new List<M4Bucket>
-        {
-            new(0, 100, 100, 1, new(0, 0.1), new(99, 1.0 / 3), new(42, -1e-300), new(7, double.MaxValue)),
-            new(100, 200, 3, 3, null, null, null, null),
-            new(200, 9_007_199_254_740_991, 5, 0, new(200, 5e-324), new(9_007_199_254_740_990, -0.0), new(201, double.MinValue), new(202, Math.PI)),
-        };
+        var steps = StepBuckets;
         var values = Answer.Series[0].Buckets;
         var result = new M4Result("_step", 3, [new("run-a", "loss", "rollup", steps, null), new("rün/b", "val/acc \"x\"", "raw", null, values), new("c", "m", "raw", [], null)]);
         var expected = JsonSerializer.Serialize(result.ToDto(), Weightless.Core.Http.RequestBody.Options);
