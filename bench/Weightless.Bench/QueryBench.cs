@@ -122,7 +122,7 @@ internal sealed class QueryBench : IBenchScenario
         Console.WriteLine($"full index build (read all runs, parse config/summary, save snapshot): {build.Elapsed.TotalSeconds:N1} s; snapshot blob {snapshotBytes / 1e6:N1} MB");
         if (index.RecentSaves is [.., var buildSave])
         {
-            Console.WriteLine($"    snapshot save: encode {buildSave.EncodeMs:N0} ms, upload {buildSave.UploadMs:N0} ms, {buildSave.Bytes / 1e6:N1} MB");
+            Console.WriteLine($"    snapshot save: encode {buildSave.EncodeMs:N0} ms, upload {buildSave.UploadMs:N0} ms, {buildSave.Bytes / 1e6:N1} MB; then change-log compaction {buildSave.CompactMs:N0} ms");
         }
 
         // Runs changed after the snapshot, through RunService (each write adds a change-log entry): cold
@@ -153,7 +153,7 @@ internal sealed class QueryBench : IBenchScenario
         Console.WriteLine($"resave (refresh + encode + upload): {resave.Elapsed.TotalMilliseconds:N0} ms");
         if (index.RecentSaves is [.., var save])
         {
-            Console.WriteLine($"    snapshot save: encode {save.EncodeMs:N0} ms, upload {save.UploadMs:N0} ms, {save.Bytes / 1e6:N1} MB");
+            Console.WriteLine($"    snapshot save: encode {save.EncodeMs:N0} ms, upload {save.UploadMs:N0} ms, {save.Bytes / 1e6:N1} MB; then change-log compaction {save.CompactMs:N0} ms");
         }
         await MeasureColdAsync("cold right after a resave", index, service, principal, entity, project, spec, coldIterations, cancellationToken);
 

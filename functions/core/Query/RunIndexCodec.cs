@@ -7,6 +7,32 @@ namespace Weightless.Core.Query;
 /// <summary>A decoded snapshot: the table, the watermark it was saved with and the time of its last full build.</summary>
 internal sealed record RunIndexSnapshot(RunTable Table, DateTimeOffset Watermark, DateTimeOffset BuiltAt);
 
+/// <summary>
+/// A snapshot's runs segment scanned but for the ids: tags and deleted flags decoded, each id left in
+/// <see cref="Segment"/> at <see cref="IdOffsets"/> until <see cref="Id"/> decodes it.
+/// </summary>
+internal sealed record RunIndexRuns(ReadOnlyMemory<byte> Segment, int[] IdOffsets, string[][] Tags, bool[] Deleted)
+{
+    public string Id(int position)
+    {
+        var span = Segment.Span[IdOffsets[position]..];
+        var length = 0;
+        var shift = 0;
+        int read;
+        for (read = 0; ; read++)
+        {
+            var b = span[read];
+            length |= (b & 0x7F) << shift;
+            shift += 7;
+            if (b < 0x80)
+            {
+                break;
+            }
+        }
+        return Encoding.UTF8.GetString(span.Slice(read + 1, length));
+    }
+}
+
 /// <summary>Where one column's segment lies in a version 3 snapshot blob.</summary>
 internal sealed record RunIndexSegment(RunFieldKind Kind, string Name, long Offset, int Length);
 
@@ -210,6 +236,33 @@ internal static class RunIndexCodec
         return (ids, tags, deleted);
     }
 
+    /// <summary>The runs segment with tags and deleted flags decoded and the ids only located (a cold open decodes the few it needs).</summary>
+    public static RunIndexRuns ScanRuns(ReadOnlyMemory<byte> segment, int count)
+    {
+        var reader = new SpanReader(segment.Span);
+        var tagSets = new string[reader.Read7BitInt()][];
+        for (var i = 0; i < tagSets.Length; i++)
+        {
+            var set = new string[reader.Read7BitInt()];
+            for (var t = 0; t < set.Length; t++)
+            {
+                set[t] = reader.ReadString();
+            }
+            tagSets[i] = set;
+        }
+        var offsets = new int[count];
+        var tags = new string[count][];
+        var deleted = new bool[count];
+        for (var i = 0; i < count; i++)
+        {
+            offsets[i] = reader.Offset;
+            reader.Skip(reader.Read7BitInt());
+            deleted[i] = reader.ReadByte() != 0;
+            tags[i] = tagSets[reader.Read7BitInt()];
+        }
+        return new RunIndexRuns(segment, offsets, tags, deleted);
+    }
+
     /// <summary>The versions segment: one row version per run in position order; null when the snapshot kept none (version 3).</summary>
     public static ulong[]? ReadVersions(ReadOnlySpan<byte> segment, int count)
     {
@@ -404,6 +457,10 @@ internal static class RunIndexCodec
         private int _offset;
 
         public byte ReadByte() => _data[_offset++];
+
+        public readonly int Offset => _offset;
+
+        public void Skip(int count) => _offset += count;
 
         public long ReadInt64()
         {

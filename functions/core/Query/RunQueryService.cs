@@ -77,9 +77,18 @@ internal sealed class RunQueryService(
     /// <summary>The project, after checking the caller's role in its entity; 404 when either is unknown.</summary>
     public async Task<ProjectRow> RequireProjectAsync(Principal principal, string entity, string project, Role role, CancellationToken cancellationToken)
     {
-        await tenancy.RequireRoleAsync(principal, entity, role, cancellationToken).ConfigureAwait(false);
-        return await runs.FindProjectAsync(entity, project, cancellationToken).ConfigureAwait(false)
-            ?? throw new NotFoundException($"Project '{entity}/{project}' not found.");
+        // Both point reads at once; whether the project exists is told only to a caller with the role.
+        var found = runs.FindProjectAsync(entity, project, cancellationToken);
+        try
+        {
+            await tenancy.RequireRoleAsync(principal, entity, role, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _ = found.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+            throw;
+        }
+        return await found.ConfigureAwait(false) ?? throw new NotFoundException($"Project '{entity}/{project}' not found.");
     }
 
     /// <summary>The run, after checking the caller's role; 404 when it is unknown (or deleted).</summary>
