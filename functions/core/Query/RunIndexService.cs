@@ -146,7 +146,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// overlap. <paramref name="read"/> gets that page when the tail changed nothing (else the page worked out again).
     /// </summary>
     public async Task<T> ReadPageAsync<TPage, T>(string entity, string project, IReadOnlyCollection<RunField> fields, Func<RunTable, TPage> page, Func<TPage, IReadOnlyList<int>> positions,
-        Func<RunTable, TPage, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+        Func<RunTable, TPage, CancellationToken, Task<T>> read, CancellationToken cancellationToken, SnapshotPrefetch? prefetch = null)
     {
         (RunTable Table, long Revision, TPage Page)? early = null;
         return await ReadAsync(entity, project, fields,
@@ -157,7 +157,41 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                 var result = page(table);
                 early = (table, table.Revision, result);
                 return positions(result);
-            }).ConfigureAwait(false);
+            }, prefetch).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A cold start's first read of a project's snapshot (header and runs), started before the project
+    /// lock is taken, e.g. while the caller checks the principal's access. Nothing is cached or written
+    /// for the project until the prefetch is handed to <see cref="ReadPageAsync"/>; <see cref="Abandon"/> it otherwise.
+    /// </summary>
+    internal sealed class SnapshotPrefetch(string entity, string project, Task<(BinaryData Content, ETag ETag)?> read)
+    {
+        public string Entity { get; } = entity;
+        public string Project { get; } = project;
+        public Task<(BinaryData Content, ETag ETag)?> Read { get; } = read;
+
+        /// <summary>Observes the read's failure, for when nobody awaits it (the caller was refused, or a cached table answered).</summary>
+        public void Abandon() => _ = Read.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+    }
+
+    /// <summary>
+    /// Starts the snapshot's first read when this instance holds no index of the project (a cold start
+    /// ahead); null when one is cached. The read has no effect until passed to <see cref="ReadPageAsync"/>.
+    /// </summary>
+    public SnapshotPrefetch? Prefetch(string entity, string project, CancellationToken cancellationToken)
+    {
+        if (_entries.TryGetValue(Key(entity, project), out var entry) && entry.Table is not null)
+        {
+            return null;
+        }
+        return new SnapshotPrefetch(entity, project, FirstReadAsync(entity, project, cancellationToken));
+    }
+
+    private async Task<(BinaryData Content, ETag ETag)?> FirstReadAsync(string entity, string project, CancellationToken cancellationToken)
+    {
+        var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
+        return await container.DownloadRangeAsync(BlobName(entity, project), 0, HeaderReadBytes, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -167,10 +201,17 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// page come from <see cref="RunTable.RowsAsync"/>.
     /// </summary>
     public async Task<T> ReadAsync<T>(string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
-        await ReadAsync(entity, project, fields, read, cancellationToken, null).ConfigureAwait(false);
+        await ReadAsync(entity, project, fields, read, cancellationToken, null, null).ConfigureAwait(false);
 
-    private async Task<T> ReadAsync<T>(string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, CancellationToken, Task<T>> read, CancellationToken cancellationToken, Func<RunTable, IReadOnlyList<int>>? page)
+    private async Task<T> ReadAsync<T>(string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, CancellationToken, Task<T>> read, CancellationToken cancellationToken,
+        Func<RunTable, IReadOnlyList<int>>? page, SnapshotPrefetch? prefetch)
     {
+        if (prefetch is not null && (prefetch.Entity != entity || prefetch.Project != project))
+        {
+            throw new ArgumentException("The prefetch is of another project.", nameof(prefetch));
+        }
+        // Observed whether or not an open takes it (a cached table answers without).
+        prefetch?.Abandon();
         var entry = _entries.GetOrAdd(Key(entity, project), _ => new Entry());
         var watch = Stopwatch.StartNew();
         await entry.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -182,7 +223,10 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                 try
                 {
                     var timing = new RefreshTiming();
-                    await RefreshAsync(entry, entity, project, fields, page, timing, cancellationToken).ConfigureAwait(false);
+                    // A prefetched first read serves the first open only (a reopen reads the blob afresh).
+                    var firstRead = attempt == 0 ? prefetch : null;
+                    prefetch = null;
+                    await RefreshAsync(entry, entity, project, fields, page, timing, cancellationToken, firstRead).ConfigureAwait(false);
                     var table = entry.Table!;
                     var refreshed = watch.Elapsed.TotalMilliseconds;
                     await (fields is null ? table.EnsureLoadedAsync(cancellationToken) : table.EnsureColumnsAsync(fields, cancellationToken)).ConfigureAwait(false);
@@ -294,7 +338,8 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// of <paramref name="fields"/> (null: all) a lazily opened table lacks load while the change-log tail
     /// is read; so do the rows of <paramref name="page"/> (see <see cref="ReadPageAsync"/>).
     /// </summary>
-    private async Task RefreshAsync(Entry entry, string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, IReadOnlyList<int>>? page, RefreshTiming timing, CancellationToken cancellationToken)
+    private async Task RefreshAsync(Entry entry, string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, IReadOnlyList<int>>? page, RefreshTiming timing, CancellationToken cancellationToken,
+        SnapshotPrefetch? prefetch = null)
     {
         var now = clock.GetUtcNow();
         var settings = options.Value;
@@ -326,7 +371,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         if (entry.Table is null)
         {
             // A cold open starts the tail read as soon as the snapshot header names the watermark.
-            tail = await OpenAsync(entry, container, blobName, entity, project, fields, StartTail, timing, cancellationToken).ConfigureAwait(false);
+            tail = await OpenAsync(entry, container, blobName, entity, project, fields, StartTail, timing, cancellationToken, prefetch).ConfigureAwait(false);
             if (entry.Table is null)
             {
                 await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
@@ -553,10 +598,12 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// <see cref="Entry.Table"/> null when there is no usable snapshot.
     /// </summary>
     private async Task<TailRead?> OpenAsync(Entry entry, BlobStore container, string blobName, string entity, string project, IReadOnlyCollection<RunField>? fields,
-        Func<DateTimeOffset, TailRead> startTail, RefreshTiming timing, CancellationToken cancellationToken)
+        Func<DateTimeOffset, TailRead> startTail, RefreshTiming timing, CancellationToken cancellationToken, SnapshotPrefetch? prefetch)
     {
         var watch = Stopwatch.StartNew();
-        if (await container.DownloadRangeAsync(blobName, 0, HeaderReadBytes, null, cancellationToken).ConfigureAwait(false) is not { } first)
+        // A prefetched read may predate a save by moments: an older snapshot plus the log's tail is as right.
+        var firstRead = prefetch?.Read ?? container.DownloadRangeAsync(blobName, 0, HeaderReadBytes, null, cancellationToken);
+        if (await firstRead.ConfigureAwait(false) is not { } first)
         {
             return null;
         }

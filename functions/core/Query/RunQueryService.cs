@@ -118,7 +118,17 @@ internal sealed class RunQueryService(
 
     public async Task<RunPageDto> ListRunsAsync(Principal principal, string entity, string project, RunQuerySpec spec, CancellationToken cancellationToken)
     {
-        await RequireProjectAsync(principal, entity, project, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        // A cold start's first snapshot read overlaps the access check (it changes nothing until used).
+        var prefetch = index.Prefetch(entity, project, cancellationToken);
+        try
+        {
+            await RequireProjectAsync(principal, entity, project, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            prefetch?.Abandon();
+            throw;
+        }
         // Only the filter and sort columns are decoded on a cold start; the page's rows come from RowsAsync.
         var fields = RunFilter.Fields(spec.Filter).Concat(spec.Sort.Select(k => k.Field)).ToList();
         // On a cold start the page is worked out once the columns are in and its rows fetched while the
@@ -127,7 +137,7 @@ internal sealed class RunQueryService(
         {
             var rows = await table.RowsAsync(page.Positions, ct).ConfigureAwait(false);
             return new RunPageDto(rows.Select(row => ToDto(entity, project, row)).ToList(), page.Total, page.NextCursor);
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, prefetch).ConfigureAwait(false);
     }
 
     public async Task<GroupPageDto> GroupRunsAsync(Principal principal, string entity, string project, IReadOnlyList<string> by, FilterNode? filter, bool includeDeleted, CancellationToken cancellationToken)
