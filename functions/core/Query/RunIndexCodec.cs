@@ -146,7 +146,7 @@ internal static class RunIndexCodec
         var table = RunTable.Create(ids, tags, deleted, ReadVersions(data.Span.Slice((int)header.VersionsOffset, header.VersionsLength), header.Count));
         foreach (var segment in header.Columns)
         {
-            table.Install(segment.Kind, segment.Name, ReadColumn(data.Span.Slice((int)segment.Offset, segment.Length), header.Count));
+            table.Install(segment.Kind, segment.Name, ReadColumnPages(data.Span.Slice((int)segment.Offset, segment.Length), header.Count));
         }
         Restore(table, header);
         return new RunIndexSnapshot(table, header.Watermark, header.BuiltAt);
@@ -278,8 +278,11 @@ internal static class RunIndexCodec
         return versions;
     }
 
-    /// <summary>One column segment's values in position order.</summary>
-    public static IndexValue[] ReadColumn(ReadOnlySpan<byte> segment, int count)
+    /// <summary>
+    /// One column segment decoded straight into <see cref="IndexColumn"/> pages (no whole-column array to
+    /// copy from; a page whose runs hold no value stays unallocated). The values in position order.
+    /// </summary>
+    public static IndexColumn ReadColumnPages(ReadOnlySpan<byte> segment, int count)
     {
         var reader = new SpanReader(segment);
         var dictionary = new string[reader.Read7BitInt()];
@@ -288,20 +291,31 @@ internal static class RunIndexCodec
             dictionary[i] = reader.ReadString();
         }
         var kinds = reader.ReadBytes(count);
-        var values = new IndexValue[count];
-        for (var position = 0; position < count; position++)
+        var pages = new IndexValue[]?[(count + IndexColumn.PageSize - 1) >> IndexColumn.PageShift];
+        for (var page = 0; page < pages.Length; page++)
         {
-            values[position] = (IndexValueKind)kinds[position] switch
+            var start = page << IndexColumn.PageShift;
+            var pageKinds = kinds.Slice(start, Math.Min(IndexColumn.PageSize, count - start));
+            if (!pageKinds.ContainsAnyExcept((byte)IndexValueKind.Missing))
             {
-                IndexValueKind.Missing => default,
-                IndexValueKind.Number => IndexValue.Of(reader.ReadDouble()),
-                IndexValueKind.Bool => IndexValue.Of(reader.ReadByte() != 0),
-                IndexValueKind.String => IndexValue.Of(dictionary[reader.Read7BitInt()]),
-                IndexValueKind.Json => IndexValue.OfJson(dictionary[reader.Read7BitInt()]),
-                _ => IndexValue.Null,
-            };
+                continue;
+            }
+            var values = new IndexValue[IndexColumn.PageSize];
+            for (var i = 0; i < pageKinds.Length; i++)
+            {
+                values[i] = (IndexValueKind)pageKinds[i] switch
+                {
+                    IndexValueKind.Missing => default,
+                    IndexValueKind.Number => IndexValue.Of(reader.ReadDouble()),
+                    IndexValueKind.Bool => IndexValue.Of(reader.ReadByte() != 0),
+                    IndexValueKind.String => IndexValue.Of(dictionary[reader.Read7BitInt()]),
+                    IndexValueKind.Json => IndexValue.OfJson(dictionary[reader.Read7BitInt()]),
+                    _ => IndexValue.Null,
+                };
+            }
+            pages[page] = values;
         }
-        return values;
+        return IndexColumn.FromPages(pages);
     }
 
     private static byte[] WriteRuns(RunTable table, int[] live)

@@ -535,7 +535,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         {
             try
             {
-                var values = new IndexValue[pending.Count][];
+                var values = new IndexColumn[pending.Count];
                 var versions = versionLoader?.LoadVersionsAsync(CancellationToken.None);
                 await Parallel.ForAsync(0, pending.Count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
                     values[i] = await loader!.LoadColumnAsync(pending[i].Kind, pending[i].Name, ct).ConfigureAwait(false)).ConfigureAwait(false);
@@ -692,7 +692,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     private sealed class SnapshotLoader(BlobStore container, string blobName, ETag etag, RunIndexHeader header, ReadOnlyMemory<byte> prefix, IRunIndexSource source, string entity, string project) : IRunTableLoader
     {
         private readonly Dictionary<(RunFieldKind, string), RunIndexSegment> _segments = header.Columns.ToDictionary(c => (c.Kind, c.Name));
-        private readonly ConcurrentDictionary<(RunFieldKind, string), Task<IndexValue[]>> _started = new();
+        private readonly ConcurrentDictionary<(RunFieldKind, string), Task<IndexColumn>> _started = new();
 
         /// <summary>Starts loading a column the snapshot has (no-op otherwise); <see cref="LoadColumnAsync"/> then takes it.</summary>
         public void Prefetch(RunFieldKind kind, string name, CancellationToken cancellationToken)
@@ -713,16 +713,16 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
             _started.Clear();
         }
 
-        public Task<IndexValue[]> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken) =>
+        public Task<IndexColumn> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken) =>
             _started.TryRemove((kind, name), out var started) ? started : ReadColumnAsync(kind, name, cancellationToken);
 
-        private async Task<IndexValue[]> ReadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken)
+        private async Task<IndexColumn> ReadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken)
         {
             var segment = _segments[(kind, name)];
             var bytes = segment.Offset + segment.Length <= prefix.Length
                 ? prefix.Slice((int)segment.Offset, segment.Length)
                 : await ReadRangeAsync(container, blobName, segment.Offset, segment.Length, etag, cancellationToken).ConfigureAwait(false);
-            return RunIndexCodec.ReadColumn(bytes.Span, header.Count);
+            return RunIndexCodec.ReadColumnPages(bytes.Span, header.Count);
         }
 
         public async Task<ulong[]?> LoadVersionsAsync(CancellationToken cancellationToken)

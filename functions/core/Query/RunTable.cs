@@ -7,8 +7,8 @@ namespace Weightless.Core.Query;
 /// </summary>
 internal sealed class IndexColumn
 {
-    private const int PageShift = 10;
-    private const int PageSize = 1 << PageShift;
+    public const int PageShift = 10;
+    public const int PageSize = 1 << PageShift;
     private IndexValue[]?[] _pages = [];
 
     /// <summary>Pages this column may write in place; the others are shared with a frozen copy.</summary>
@@ -80,6 +80,10 @@ internal sealed class IndexColumn
         return column;
     }
 
+    /// <summary>A column over pages decoded straight into place (<see cref="RunIndexCodec.ReadColumnPages"/>); null pages hold no value.</summary>
+    public static IndexColumn FromPages(IndexValue[]?[] pages) =>
+        new() { _pages = pages, _owned = Array.ConvertAll(pages, page => page is not null) };
+
     /// <summary>A read-only copy of the column as it is now; costs one reference per page.</summary>
     public IndexColumn Freeze()
     {
@@ -97,7 +101,7 @@ internal readonly record struct RunReadMark(long SeenTicks, long ReadTicks);
 /// </summary>
 internal interface IRunTableLoader
 {
-    Task<IndexValue[]> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken);
+    Task<IndexColumn> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken);
 
     Task<RunIndexDelta> ReadRunsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken);
 
@@ -265,10 +269,12 @@ internal sealed class RunTable
     public long Revision { get; private set; }
 
     /// <summary>Puts a column's decoded values in place (snapshot decode); rows changed since the snapshot win over them.</summary>
-    public void Install(RunFieldKind kind, string name, IndexValue[] values)
+    public void Install(RunFieldKind kind, string name, IndexValue[] values) => Install(kind, name, IndexColumn.From(values));
+
+    /// <summary>Puts a decoded column in place (it becomes the table's own); rows changed since the snapshot win over its values.</summary>
+    public void Install(RunFieldKind kind, string name, IndexColumn column)
     {
         Revision++;
-        var column = IndexColumn.From(values);
         if (_changed is not null)
         {
             foreach (var (position, row) in _changed)
@@ -358,7 +364,7 @@ internal sealed class RunTable
     private async Task LoadAsync(List<(RunFieldKind Kind, string Name)> columns, CancellationToken cancellationToken)
     {
         var loader = _loader!;
-        var values = new IndexValue[columns.Count][];
+        var values = new IndexColumn[columns.Count];
         await Parallel.ForAsync(0, columns.Count, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
             values[i] = await loader.LoadColumnAsync(columns[i].Kind, columns[i].Name, ct).ConfigureAwait(false)).ConfigureAwait(false);
         for (var i = 0; i < columns.Count; i++)

@@ -158,14 +158,14 @@ public sealed class RunIndexSnapshotTests
 
         public int PointReads { get; private set; }
 
-        public Task<IndexValue[]> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken)
+        public Task<IndexColumn> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken)
         {
             lock (Loaded)
             {
                 Loaded.Add(kind.ToString().ToLowerInvariant() + ":" + name);
             }
             var segment = header.Columns.Single(c => c.Kind == kind && c.Name == name);
-            return Task.FromResult(RunIndexCodec.ReadColumn(data.Span.Slice((int)segment.Offset, segment.Length), header.Count));
+            return Task.FromResult(RunIndexCodec.ReadColumnPages(data.Span.Slice((int)segment.Offset, segment.Length), header.Count));
         }
 
         public Task<ulong[]?> LoadVersionsAsync(CancellationToken cancellationToken) =>
