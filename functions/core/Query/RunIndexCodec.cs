@@ -142,7 +142,7 @@ internal static class RunIndexCodec
         {
             return null;
         }
-        var (ids, tags, deleted) = ReadRuns(data.Span.Slice((int)header.RunsOffset, header.RunsLength), header.Count);
+        var (ids, tags, deleted) = ReadRuns(data.Slice((int)header.RunsOffset, header.RunsLength), header.Count);
         var table = RunTable.Create(ids, tags, deleted, ReadVersions(data.Span.Slice((int)header.VersionsOffset, header.VersionsLength), header.Count));
         foreach (var segment in header.Columns)
         {
@@ -211,29 +211,15 @@ internal static class RunIndexCodec
     }
 
     /// <summary>The runs segment: ids, tags and deleted flags in position order.</summary>
-    public static (string[] Ids, string[][] Tags, bool[] Deleted) ReadRuns(ReadOnlySpan<byte> segment, int count)
+    public static (string[] Ids, string[][] Tags, bool[] Deleted) ReadRuns(ReadOnlyMemory<byte> segment, int count)
     {
-        var reader = new SpanReader(segment);
-        var tagSets = new string[reader.Read7BitInt()][];
-        for (var i = 0; i < tagSets.Length; i++)
-        {
-            var set = new string[reader.Read7BitInt()];
-            for (var t = 0; t < set.Length; t++)
-            {
-                set[t] = reader.ReadString();
-            }
-            tagSets[i] = set;
-        }
+        var runs = ScanRuns(segment, count);
         var ids = new string[count];
-        var tags = new string[count][];
-        var deleted = new bool[count];
         for (var i = 0; i < count; i++)
         {
-            ids[i] = reader.ReadString();
-            deleted[i] = reader.ReadByte() != 0;
-            tags[i] = tagSets[reader.Read7BitInt()];
+            ids[i] = runs.Id(i);
         }
-        return (ids, tags, deleted);
+        return (ids, runs.Tags, runs.Deleted);
     }
 
     /// <summary>The runs segment with tags and deleted flags decoded and the ids only located (a cold open decodes the few it needs).</summary>
