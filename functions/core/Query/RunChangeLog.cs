@@ -23,7 +23,19 @@ internal sealed class RunChangeRow : TableRow
     /// skips the entry. Absent when the entry names no one version (deletes, moves, older entries).
     /// </summary>
     public string? RunETag { get; set; }
+
+    /// <summary>
+    /// Only on the partition's compaction marker (<see cref="RunChangeLog.CompactedRowKey"/>): entries
+    /// before this time (UTC ticks) may have been deleted.
+    /// </summary>
+    public long? CompactedThrough { get; set; }
 }
+
+/// <summary>
+/// A change-log tail: its entries, oldest first, and the partition's compaction mark (UTC ticks; 0 when
+/// never compacted). A reader whose window starts before the mark may have lost entries it needs.
+/// </summary>
+internal sealed record RunChangeTail(IReadOnlyList<RunChangeRow> Entries, long CompactedThroughTicks);
 
 /// <summary>
 /// The per-project log of run changes (table <c>runchanges</c>, partition = the runs partition
@@ -48,10 +60,20 @@ internal sealed class RunChangeRow : TableRow
 /// however recent it is: a snapshot built right after a bulk seed does not make cold starts re-read
 /// the runs seeded within the clock margin before the build. Any other version (older or newer) is re-read.
 /// </para>
+/// <para>
+/// Compaction (<see cref="CompactAsync"/>, after a snapshot save) keeps the log short: it first raises
+/// the partition's marker row (<see cref="CompactedRowKey"/>, which sorts after every entry, so each
+/// tail read ends with it) and then deletes the entries before the mark. A reader whose window starts
+/// before the mark reopens from the snapshot instead of trusting its table; one whose window starts at
+/// or after it has every entry it needs. Entries are never deleted before the marker says so.
+/// </para>
 /// </summary>
 internal static class RunChangeLog
 {
     public const string TableName = "runchanges";
+
+    /// <summary>The row key of a partition's compaction marker: after every entry's (digits), so a tail read returns it last.</summary>
+    public const string CompactedRowKey = "~compacted";
 
     /// <summary>How long one entry covers later commits of its run (readers re-read runs named this far back).</summary>
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
@@ -120,35 +142,120 @@ internal static class RunChangeLog
         long.TryParse(row.RowKey.AsSpan(0, Math.Min(19, row.RowKey.Length)), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? ticks : 0;
 
     /// <summary>Entries at or after <paramref name="since"/>, oldest first.</summary>
-    public static async Task<List<RunChangeRow>> ReadSinceAsync(StorageAccount storage, string entity, string project, DateTimeOffset since, CancellationToken cancellationToken)
+    public static async Task<List<RunChangeRow>> ReadSinceAsync(StorageAccount storage, string entity, string project, DateTimeOffset since, CancellationToken cancellationToken) =>
+        [.. (await ReadTailAsync(storage, entity, project, since, since, cancellationToken).ConfigureAwait(false)).Entries];
+
+    /// <summary>
+    /// The tail a reader needs: leased entries at or after <paramref name="since"/> and every entry at or
+    /// after <paramref name="unleasedSince"/> (an entry without a lease from before it stands for one
+    /// commit the reader already holds), with the compaction mark. One range read; the lease test runs
+    /// in the storage service, so a burst of one-time writes before the window's last part (a bulk seed)
+    /// is not sent at all.
+    /// </summary>
+    public static async Task<RunChangeTail> ReadTailAsync(StorageAccount storage, string entity, string project, DateTimeOffset since, DateTimeOffset unleasedSince, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableName).ConfigureAwait(false);
-        var result = new List<RunChangeRow>();
-        await foreach (var row in table.QueryPartitionAsync<RunChangeRow>(RunService.PartitionOf(entity, project), TimeKey(since), cancellationToken: cancellationToken).ConfigureAwait(false))
+        var from = TimeKey(since);
+        var unleasedFrom = TimeKey(unleasedSince > since ? unleasedSince : since);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {RunService.PartitionOf(entity, project)} and RowKey ge {from}");
+        if (string.CompareOrdinal(unleasedFrom, from) > 0)
         {
-            result.Add(row);
+            // A Double literal (LeaseSeconds is stored as Edm.Double; the service compares like types only).
+            filter += " and (" + TableClient.CreateQueryFilter($"RowKey ge {unleasedFrom}") + " or LeaseSeconds gt 0.0)";
         }
-        return result;
+        var result = new List<RunChangeRow>();
+        long compacted = 0;
+        await foreach (var row in table.QueryAsync<RunChangeRow>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (row.RowKey == CompactedRowKey)
+            {
+                compacted = row.CompactedThrough ?? 0;
+            }
+            else
+            {
+                result.Add(row);
+            }
+        }
+        return new RunChangeTail(result, compacted);
     }
 
-    /// <summary>Deletes up to <paramref name="max"/> entries older than <paramref name="before"/> (snapshots past them never read them again).</summary>
-    public static async Task<int> PruneAsync(StorageAccount storage, string entity, string project, DateTimeOffset before, int max, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes up to <paramref name="max"/> entries older than <paramref name="before"/> once the
+    /// partition's compaction mark says so (raised first, never lowered): a reader whose window starts
+    /// earlier then reopens from the snapshot. Returns how many entries were deleted.
+    /// </summary>
+    public static async Task<int> CompactAsync(StorageAccount storage, string entity, string project, DateTimeOffset before, int max, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableName).ConfigureAwait(false);
-        var actions = new List<TableTransactionAction>();
-        await foreach (var row in table.QueryPartitionAsync<RunChangeRow>(RunService.PartitionOf(entity, project), toRowKey: TimeKey(before), cancellationToken: cancellationToken).ConfigureAwait(false))
+        var partition = RunService.PartitionOf(entity, project);
+        var through = Math.Max(0, before.UtcTicks);
+        if (!await RaiseMarkAsync(table, partition, through, cancellationToken).ConfigureAwait(false))
         {
-            actions.Add(new TableTransactionAction(TableTransactionActionType.Delete, row, Azure.ETag.All));
-            if (actions.Count >= max)
+            return 0;
+        }
+        var keys = new List<string>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey lt {TimeKey(before)}");
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(row.RowKey);
+            if (keys.Count >= max)
             {
                 break;
             }
         }
-        if (actions.Count > 0)
+        await Parallel.ForEachAsync(keys.Chunk(100), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (chunk, ct) =>
         {
-            await table.SubmitBatchAsync(actions, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await table.SubmitBatchAsync([.. chunk.Select(key => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, key), Azure.ETag.All))], ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is Errors.NotFoundException or Azure.RequestFailedException { Status: 404 })
+            {
+                // Another compactor deleted some of them first: the rest one by one.
+                foreach (var key in chunk)
+                {
+                    try
+                    {
+                        await table.DeleteAsync(partition, key, Azure.ETag.All, ct).ConfigureAwait(false);
+                    }
+                    catch (Errors.NotFoundException)
+                    {
+                    }
+                }
+            }
+        }).ConfigureAwait(false);
+        return keys.Count;
+    }
+
+    /// <summary>Moves the compaction mark up to <paramref name="through"/> (never down); false when concurrent compactors kept it from being written.</summary>
+    private static async Task<bool> RaiseMarkAsync(TableStore table, string partition, long through, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var marker = await table.GetAsync<RunChangeRow>(partition, CompactedRowKey, cancellationToken).ConfigureAwait(false);
+            if (marker?.CompactedThrough >= through)
+            {
+                return true;
+            }
+            try
+            {
+                if (marker is null)
+                {
+                    await table.AddAsync(new RunChangeRow { PartitionKey = partition, RowKey = CompactedRowKey, CompactedThrough = through }, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    marker.CompactedThrough = through;
+                    await table.UpdateAsync(marker, marker.ETag, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                return true;
+            }
+            catch (Errors.ConflictException)
+            {
+                // Another compactor moved the mark meanwhile: read it again.
+            }
         }
-        return actions.Count;
+        return false;
     }
 
     /// <summary>Fixed-width UTC ticks: row keys sort by time.</summary>

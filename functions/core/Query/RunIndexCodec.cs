@@ -7,6 +7,32 @@ namespace Weightless.Core.Query;
 /// <summary>A decoded snapshot: the table, the watermark it was saved with and the time of its last full build.</summary>
 internal sealed record RunIndexSnapshot(RunTable Table, DateTimeOffset Watermark, DateTimeOffset BuiltAt);
 
+/// <summary>
+/// A snapshot's runs segment scanned but for the ids: tags and deleted flags decoded, each id left in
+/// <see cref="Segment"/> at <see cref="IdOffsets"/> until <see cref="Id"/> decodes it.
+/// </summary>
+internal sealed record RunIndexRuns(ReadOnlyMemory<byte> Segment, int[] IdOffsets, string[][] Tags, bool[] Deleted)
+{
+    public string Id(int position)
+    {
+        var span = Segment.Span[IdOffsets[position]..];
+        var length = 0;
+        var shift = 0;
+        int read;
+        for (read = 0; ; read++)
+        {
+            var b = span[read];
+            length |= (b & 0x7F) << shift;
+            shift += 7;
+            if (b < 0x80)
+            {
+                break;
+            }
+        }
+        return Encoding.UTF8.GetString(span.Slice(read + 1, length));
+    }
+}
+
 /// <summary>Where one column's segment lies in a version 3 snapshot blob.</summary>
 internal sealed record RunIndexSegment(RunFieldKind Kind, string Name, long Offset, int Length);
 
@@ -116,11 +142,11 @@ internal static class RunIndexCodec
         {
             return null;
         }
-        var (ids, tags, deleted) = ReadRuns(data.Span.Slice((int)header.RunsOffset, header.RunsLength), header.Count);
+        var (ids, tags, deleted) = ReadRuns(data.Slice((int)header.RunsOffset, header.RunsLength), header.Count);
         var table = RunTable.Create(ids, tags, deleted, ReadVersions(data.Span.Slice((int)header.VersionsOffset, header.VersionsLength), header.Count));
         foreach (var segment in header.Columns)
         {
-            table.Install(segment.Kind, segment.Name, ReadColumn(data.Span.Slice((int)segment.Offset, segment.Length), header.Count));
+            table.Install(segment.Kind, segment.Name, ReadColumnPages(data.Span.Slice((int)segment.Offset, segment.Length), header.Count));
         }
         Restore(table, header);
         return new RunIndexSnapshot(table, header.Watermark, header.BuiltAt);
@@ -185,9 +211,21 @@ internal static class RunIndexCodec
     }
 
     /// <summary>The runs segment: ids, tags and deleted flags in position order.</summary>
-    public static (string[] Ids, string[][] Tags, bool[] Deleted) ReadRuns(ReadOnlySpan<byte> segment, int count)
+    public static (string[] Ids, string[][] Tags, bool[] Deleted) ReadRuns(ReadOnlyMemory<byte> segment, int count)
     {
-        var reader = new SpanReader(segment);
+        var runs = ScanRuns(segment, count);
+        var ids = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            ids[i] = runs.Id(i);
+        }
+        return (ids, runs.Tags, runs.Deleted);
+    }
+
+    /// <summary>The runs segment with tags and deleted flags decoded and the ids only located (a cold open decodes the few it needs).</summary>
+    public static RunIndexRuns ScanRuns(ReadOnlyMemory<byte> segment, int count)
+    {
+        var reader = new SpanReader(segment.Span);
         var tagSets = new string[reader.Read7BitInt()][];
         for (var i = 0; i < tagSets.Length; i++)
         {
@@ -198,16 +236,17 @@ internal static class RunIndexCodec
             }
             tagSets[i] = set;
         }
-        var ids = new string[count];
+        var offsets = new int[count];
         var tags = new string[count][];
         var deleted = new bool[count];
         for (var i = 0; i < count; i++)
         {
-            ids[i] = reader.ReadString();
+            offsets[i] = reader.Offset;
+            reader.Skip(reader.Read7BitInt());
             deleted[i] = reader.ReadByte() != 0;
             tags[i] = tagSets[reader.Read7BitInt()];
         }
-        return (ids, tags, deleted);
+        return new RunIndexRuns(segment, offsets, tags, deleted);
     }
 
     /// <summary>The versions segment: one row version per run in position order; null when the snapshot kept none (version 3).</summary>
@@ -225,8 +264,11 @@ internal static class RunIndexCodec
         return versions;
     }
 
-    /// <summary>One column segment's values in position order.</summary>
-    public static IndexValue[] ReadColumn(ReadOnlySpan<byte> segment, int count)
+    /// <summary>
+    /// One column segment decoded straight into <see cref="IndexColumn"/> pages (no whole-column array to
+    /// copy from; a page whose runs hold no value stays unallocated). The values in position order.
+    /// </summary>
+    public static IndexColumn ReadColumnPages(ReadOnlySpan<byte> segment, int count)
     {
         var reader = new SpanReader(segment);
         var dictionary = new string[reader.Read7BitInt()];
@@ -235,20 +277,31 @@ internal static class RunIndexCodec
             dictionary[i] = reader.ReadString();
         }
         var kinds = reader.ReadBytes(count);
-        var values = new IndexValue[count];
-        for (var position = 0; position < count; position++)
+        var pages = new IndexValue[]?[(count + IndexColumn.PageSize - 1) >> IndexColumn.PageShift];
+        for (var page = 0; page < pages.Length; page++)
         {
-            values[position] = (IndexValueKind)kinds[position] switch
+            var start = page << IndexColumn.PageShift;
+            var pageKinds = kinds.Slice(start, Math.Min(IndexColumn.PageSize, count - start));
+            if (!pageKinds.ContainsAnyExcept((byte)IndexValueKind.Missing))
             {
-                IndexValueKind.Missing => default,
-                IndexValueKind.Number => IndexValue.Of(reader.ReadDouble()),
-                IndexValueKind.Bool => IndexValue.Of(reader.ReadByte() != 0),
-                IndexValueKind.String => IndexValue.Of(dictionary[reader.Read7BitInt()]),
-                IndexValueKind.Json => IndexValue.OfJson(dictionary[reader.Read7BitInt()]),
-                _ => IndexValue.Null,
-            };
+                continue;
+            }
+            var values = new IndexValue[IndexColumn.PageSize];
+            for (var i = 0; i < pageKinds.Length; i++)
+            {
+                values[i] = (IndexValueKind)pageKinds[i] switch
+                {
+                    IndexValueKind.Missing => default,
+                    IndexValueKind.Number => IndexValue.Of(reader.ReadDouble()),
+                    IndexValueKind.Bool => IndexValue.Of(reader.ReadByte() != 0),
+                    IndexValueKind.String => IndexValue.Of(dictionary[reader.Read7BitInt()]),
+                    IndexValueKind.Json => IndexValue.OfJson(dictionary[reader.Read7BitInt()]),
+                    _ => IndexValue.Null,
+                };
+            }
+            pages[page] = values;
         }
-        return values;
+        return IndexColumn.FromPages(pages);
     }
 
     private static byte[] WriteRuns(RunTable table, int[] live)
@@ -404,6 +457,10 @@ internal static class RunIndexCodec
         private int _offset;
 
         public byte ReadByte() => _data[_offset++];
+
+        public readonly int Offset => _offset;
+
+        public void Skip(int count) => _offset += count;
 
         public long ReadInt64()
         {

@@ -66,18 +66,31 @@ internal sealed record RunIndexDelta(IReadOnlyList<RunIndexRow> Rows, IReadOnlyL
 /// </summary>
 internal sealed record RunChange(string Key, string RunId, long Ticks = 0, TimeSpan Lease = default, ulong Version = 0);
 
+/// <summary>
+/// A change-log tail as the run index reads it: its entries, oldest first, and the log's compaction mark
+/// (UTC ticks; 0 when never compacted): entries before the mark may be gone.
+/// </summary>
+internal sealed record RunChangeSet(IReadOnlyList<RunChange> Changes, long CompactedThroughTicks = 0);
+
 /// <summary>Where the run index reads runs from (the run store and its change log in production).</summary>
 internal interface IRunIndexSource
 {
     /// <summary>Every run of the project, deleted ones included (flagged).</summary>
     IAsyncEnumerable<RunIndexRow> ReadAllAsync(string entity, string project, CancellationToken cancellationToken);
 
-    /// <summary>Change-log entries written at or after <paramref name="since"/>.</summary>
-    Task<IReadOnlyList<RunChange>> ReadChangesAsync(string entity, string project, DateTimeOffset since, CancellationToken cancellationToken);
+    /// <summary>
+    /// Change-log entries with a lease written at or after <paramref name="since"/> and every entry written
+    /// at or after <paramref name="unleasedSince"/> (an entry without a lease from before it stands for a
+    /// commit the reader holds), with the log's compaction mark.
+    /// </summary>
+    Task<RunChangeSet> ReadChangesAsync(string entity, string project, DateTimeOffset since, DateTimeOffset unleasedSince, CancellationToken cancellationToken);
 
     /// <summary>The current rows of the named runs (point reads).</summary>
     Task<RunIndexDelta> ReadRunsAsync(string entity, string project, IReadOnlyCollection<string> runIds, CancellationToken cancellationToken);
 
-    /// <summary>Drops change-log entries older than <paramref name="before"/> (bounded work per call).</summary>
+    /// <summary>
+    /// Compacts the change log: raises its compaction mark to <paramref name="before"/>, then drops the
+    /// entries older than that (bounded work per call).
+    /// </summary>
     Task PruneChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken);
 }

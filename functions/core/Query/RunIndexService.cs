@@ -37,8 +37,13 @@ internal sealed class RunIndexOptions
     /// </summary>
     public TimeSpan WatermarkMargin { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long change-log entries are kept behind a saved snapshot; a cached index idle longer reloads.</summary>
-    public TimeSpan ChangeLogRetention { get; set; } = TimeSpan.FromHours(1);
+    /// <summary>
+    /// How long change-log entries are kept before the window a cold start of a saved snapshot reads:
+    /// each save compacts the log (deletes older entries, <see cref="RunChangeLog.CompactAsync"/>), so a
+    /// tail read stays short. A cached index not refreshed for about this long before another instance's
+    /// save reopens from the snapshot (the log's compaction mark tells it), which costs about a cold start.
+    /// </summary>
+    public TimeSpan ChangeLogRetention { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -55,8 +60,8 @@ internal sealed record RunIndexReadTiming(double LockWaitMs, double OpenMs, doub
     public double RefreshMs { get; init; }
 }
 
-/// <summary>One background snapshot save: freeze (under the project lock), encode and upload (outside it).</summary>
-internal sealed record RunIndexSaveTiming(DateTimeOffset StartedAt, double FreezeMs, double EncodeMs, double UploadMs, double PruneMs, long Bytes);
+/// <summary>One background snapshot save: freeze (under the project lock), encode, upload and the change log's compaction (outside it).</summary>
+internal sealed record RunIndexSaveTiming(DateTimeOffset StartedAt, double FreezeMs, double EncodeMs, double UploadMs, double CompactMs, long Bytes);
 
 /// <summary>
 /// The per-project run index: a materialised snapshot of every run's filterable fields, kept as a
@@ -141,7 +146,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// overlap. <paramref name="read"/> gets that page when the tail changed nothing (else the page worked out again).
     /// </summary>
     public async Task<T> ReadPageAsync<TPage, T>(string entity, string project, IReadOnlyCollection<RunField> fields, Func<RunTable, TPage> page, Func<TPage, IReadOnlyList<int>> positions,
-        Func<RunTable, TPage, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+        Func<RunTable, TPage, CancellationToken, Task<T>> read, CancellationToken cancellationToken, SnapshotPrefetch? prefetch = null)
     {
         (RunTable Table, long Revision, TPage Page)? early = null;
         return await ReadAsync(entity, project, fields,
@@ -152,7 +157,41 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                 var result = page(table);
                 early = (table, table.Revision, result);
                 return positions(result);
-            }).ConfigureAwait(false);
+            }, prefetch).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A cold start's first read of a project's snapshot (header and runs), started before the project
+    /// lock is taken, e.g. while the caller checks the principal's access. Nothing is cached or written
+    /// for the project until the prefetch is handed to <see cref="ReadPageAsync"/>; <see cref="Abandon"/> it otherwise.
+    /// </summary>
+    internal sealed class SnapshotPrefetch(string entity, string project, Task<(BinaryData Content, ETag ETag)?> read)
+    {
+        public string Entity { get; } = entity;
+        public string Project { get; } = project;
+        public Task<(BinaryData Content, ETag ETag)?> Read { get; } = read;
+
+        /// <summary>Observes the read's failure, for when nobody awaits it (the caller was refused, or a cached table answered).</summary>
+        public void Abandon() => _ = Read.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+    }
+
+    /// <summary>
+    /// Starts the snapshot's first read when this instance holds no index of the project (a cold start
+    /// ahead); null when one is cached. The read has no effect until passed to <see cref="ReadPageAsync"/>.
+    /// </summary>
+    public SnapshotPrefetch? Prefetch(string entity, string project, CancellationToken cancellationToken)
+    {
+        if (_entries.TryGetValue(Key(entity, project), out var entry) && entry.Table is not null)
+        {
+            return null;
+        }
+        return new SnapshotPrefetch(entity, project, FirstReadAsync(entity, project, cancellationToken));
+    }
+
+    private async Task<(BinaryData Content, ETag ETag)?> FirstReadAsync(string entity, string project, CancellationToken cancellationToken)
+    {
+        var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
+        return await container.DownloadRangeAsync(BlobName(entity, project), 0, HeaderReadBytes, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -162,10 +201,17 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// page come from <see cref="RunTable.RowsAsync"/>.
     /// </summary>
     public async Task<T> ReadAsync<T>(string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
-        await ReadAsync(entity, project, fields, read, cancellationToken, null).ConfigureAwait(false);
+        await ReadAsync(entity, project, fields, read, cancellationToken, null, null).ConfigureAwait(false);
 
-    private async Task<T> ReadAsync<T>(string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, CancellationToken, Task<T>> read, CancellationToken cancellationToken, Func<RunTable, IReadOnlyList<int>>? page)
+    private async Task<T> ReadAsync<T>(string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, CancellationToken, Task<T>> read, CancellationToken cancellationToken,
+        Func<RunTable, IReadOnlyList<int>>? page, SnapshotPrefetch? prefetch)
     {
+        if (prefetch is not null && (prefetch.Entity != entity || prefetch.Project != project))
+        {
+            throw new ArgumentException("The prefetch is of another project.", nameof(prefetch));
+        }
+        // Observed whether or not an open takes it (a cached table answers without).
+        prefetch?.Abandon();
         var entry = _entries.GetOrAdd(Key(entity, project), _ => new Entry());
         var watch = Stopwatch.StartNew();
         await entry.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -177,7 +223,10 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                 try
                 {
                     var timing = new RefreshTiming();
-                    await RefreshAsync(entry, entity, project, fields, page, timing, cancellationToken).ConfigureAwait(false);
+                    // A prefetched first read serves the first open only (a reopen reads the blob afresh).
+                    var firstRead = attempt == 0 ? prefetch : null;
+                    prefetch = null;
+                    await RefreshAsync(entry, entity, project, fields, page, timing, cancellationToken, firstRead).ConfigureAwait(false);
                     var table = entry.Table!;
                     var refreshed = watch.Elapsed.TotalMilliseconds;
                     await (fields is null ? table.EnsureLoadedAsync(cancellationToken) : table.EnsureColumnsAsync(fields, cancellationToken)).ConfigureAwait(false);
@@ -226,8 +275,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
             await RefreshAsync(entry, entity, project, null, null, new RefreshTiming(), cancellationToken).ConfigureAwait(false);
             await entry.Table!.EnsureLoadedAsync(cancellationToken).ConfigureAwait(false);
             var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
-            var watermark = entry.Watermark;
-            StartSave(entry, container, BlobName(entity, project), () => source.PruneChangesAsync(entity, project, watermark - options.Value.ChangeLogRetention, CancellationToken.None));
+            StartSave(entry, container, entity, project);
         }
         finally
         {
@@ -290,18 +338,14 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// of <paramref name="fields"/> (null: all) a lazily opened table lacks load while the change-log tail
     /// is read; so do the rows of <paramref name="page"/> (see <see cref="ReadPageAsync"/>).
     /// </summary>
-    private async Task RefreshAsync(Entry entry, string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, IReadOnlyList<int>>? page, RefreshTiming timing, CancellationToken cancellationToken)
+    private async Task RefreshAsync(Entry entry, string entity, string project, IReadOnlyCollection<RunField>? fields, Func<RunTable, IReadOnlyList<int>>? page, RefreshTiming timing, CancellationToken cancellationToken,
+        SnapshotPrefetch? prefetch = null)
     {
         var now = clock.GetUtcNow();
         var settings = options.Value;
         if (entry.Table is not null && now - entry.CheckedAt < settings.Freshness)
         {
             return;
-        }
-        if (entry.Table is not null && now - entry.Watermark > settings.ChangeLogRetention / 2)
-        {
-            // Idle so long that log entries it has not read may have been pruned: start cold.
-            entry.Table = null;
         }
         var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
         var blobName = BlobName(entity, project);
@@ -314,12 +358,20 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         // may stand for (RunTable.Covers: its read mark, or the last full build) or holds exactly the
         // version the entry's commit wrote (RunTable.HoldsVersion): a snapshot saved right after a burst
         // of writes, or built right after a bulk seed, does not make each cold start re-read that burst.
-        TailRead StartTail(DateTimeOffset watermark) => new(clock.GetUtcNow(), Timed(source.ReadChangesAsync(entity, project, watermark - settings.WatermarkMargin - RunChangeLog.Lease, cancellationToken)));
+        // An entry without a lease stands for one commit only: from before (watermark - margin) the table
+        // holds it (it landed before the last read), so only leased entries are read from that far back.
+        TailRead StartTail(DateTimeOffset watermark)
+        {
+            var since = watermark - settings.WatermarkMargin - RunChangeLog.Lease;
+            var unleasedSince = watermark - settings.WatermarkMargin;
+            return new(clock.GetUtcNow(), since, unleasedSince, Timed(source.ReadChangesAsync(entity, project, since, unleasedSince, cancellationToken)));
+        }
         TailRead? tail = null;
+        var opened = entry.Table is null;
         if (entry.Table is null)
         {
             // A cold open starts the tail read as soon as the snapshot header names the watermark.
-            tail = await OpenAsync(entry, container, blobName, entity, project, fields, StartTail, timing, cancellationToken).ConfigureAwait(false);
+            tail = await OpenAsync(entry, container, blobName, entity, project, fields, StartTail, timing, cancellationToken, prefetch).ConfigureAwait(false);
             if (entry.Table is null)
             {
                 await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
@@ -347,7 +399,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         {
             columnsLoading = PrefetchPageAsync(table, columnsLoading, page, cancellationToken);
         }
-        IReadOnlyList<RunChange> changes;
+        RunChangeSet changes;
         var readStart = tail.ReadStart;
         try
         {
@@ -361,10 +413,32 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         // A failed column load surfaces here (a replaced snapshot is a ConflictException: the caller reopens).
         await columnsLoading.ConfigureAwait(false);
         timing.ColumnsMs = wall.Elapsed.TotalMilliseconds - tailDone;
+        if (changes.CompactedThroughTicks > tail.Since.UtcTicks)
+        {
+            // The log was compacted past this table's window (it sat idle while another instance saved, or
+            // the snapshot it opened predates that save): entries it needs may be gone. The snapshot saved
+            // before the compaction holds them; a snapshot opened just now that is older still is rebuilt.
+            logger.LogDebug("Run change log of {Entity}/{Project} was compacted past the index's window; reopening", entity, project);
+            if (opened)
+            {
+                await BuildAsync(entry, entity, project, cancellationToken).ConfigureAwait(false);
+                entry.CheckedAt = clock.GetUtcNow();
+                return;
+            }
+            entry.Table = null;
+            await RefreshAsync(entry, entity, project, fields, page, timing, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         var newest = new Dictionary<string, long>(StringComparer.Ordinal);
         var uncovered = new List<RunChange>();
-        foreach (var change in changes)
+        var unleasedSince = tail.UnleasedSince.UtcTicks;
+        foreach (var change in changes.Changes)
         {
+            if (change.Lease == TimeSpan.Zero && change.Ticks < unleasedSince)
+            {
+                // Held already (see StartTail); a source that does not filter in storage sends these too.
+                continue;
+            }
             newest[change.RunId] = Math.Max(newest.GetValueOrDefault(change.RunId), change.Ticks);
             if (!table.Covers(change, settings.WatermarkMargin))
             {
@@ -408,12 +482,12 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         timing.RunsReread = changed.Count;
         timing.WallMs = wall.Elapsed.TotalMilliseconds;
         entry.Watermark = readStart;
-        var saveInterval = TimeSpan.FromTicks(Math.Max(settings.SaveInterval.Ticks, Math.Min((long)(entry.LastSaveDuration.Ticks * settings.SaveBackoff), (settings.ChangeLogRetention / 4).Ticks)));
+        var saveInterval = TimeSpan.FromTicks(Math.Max(settings.SaveInterval.Ticks, Math.Min((long)(entry.LastSaveDuration.Ticks * settings.SaveBackoff), MaxBackoffInterval.Ticks)));
         if (entry.Dirty && now - entry.SavedAt >= saveInterval)
         {
             if (table.IsLoaded)
             {
-                StartSave(entry, container, blobName, () => source.PruneChangesAsync(entity, project, readStart - settings.ChangeLogRetention, CancellationToken.None));
+                StartSave(entry, container, entity, project);
             }
             else
             {
@@ -424,10 +498,16 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         entry.CheckedAt = clock.GetUtcNow();
     }
 
-    /// <summary>A change-log tail read in flight: when it started (the next watermark) and its entries with the read's own duration.</summary>
-    private sealed record TailRead(DateTimeOffset ReadStart, Task<(IReadOnlyList<RunChange> Changes, double Ms)> Changes);
+    /// <summary>The longest time <see cref="RunIndexOptions.SaveBackoff"/> puts between two saves.</summary>
+    private static readonly TimeSpan MaxBackoffInterval = TimeSpan.FromMinutes(15);
 
-    private static async Task<(IReadOnlyList<RunChange>, double)> Timed(Task<IReadOnlyList<RunChange>> read)
+    /// <summary>
+    /// A change-log tail read in flight: when it started (the next watermark), the window it reads (leased
+    /// entries from <see cref="Since"/>, all from <see cref="UnleasedSince"/>) and its entries with the read's own duration.
+    /// </summary>
+    private sealed record TailRead(DateTimeOffset ReadStart, DateTimeOffset Since, DateTimeOffset UnleasedSince, Task<(RunChangeSet Changes, double Ms)> Changes);
+
+    private static async Task<(RunChangeSet, double)> Timed(Task<RunChangeSet> read)
     {
         var watch = Stopwatch.StartNew();
         var changes = await read.ConfigureAwait(false);
@@ -455,7 +535,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         {
             try
             {
-                var values = new IndexValue[pending.Count][];
+                var values = new IndexColumn[pending.Count];
                 var versions = versionLoader?.LoadVersionsAsync(CancellationToken.None);
                 await Parallel.ForAsync(0, pending.Count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
                     values[i] = await loader!.LoadColumnAsync(pending[i].Kind, pending[i].Name, ct).ConfigureAwait(false)).ConfigureAwait(false);
@@ -507,7 +587,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
         // Dirty until a save starts (one may still be in flight; the next refresh then saves this build).
         entry.Dirty = true;
         var container = await storage.ContainerAsync(ContainerName).ConfigureAwait(false);
-        StartSave(entry, container, BlobName(entity, project), () => Task.CompletedTask);
+        StartSave(entry, container, entity, project);
     }
 
     /// <summary>
@@ -518,10 +598,12 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// <see cref="Entry.Table"/> null when there is no usable snapshot.
     /// </summary>
     private async Task<TailRead?> OpenAsync(Entry entry, BlobStore container, string blobName, string entity, string project, IReadOnlyCollection<RunField>? fields,
-        Func<DateTimeOffset, TailRead> startTail, RefreshTiming timing, CancellationToken cancellationToken)
+        Func<DateTimeOffset, TailRead> startTail, RefreshTiming timing, CancellationToken cancellationToken, SnapshotPrefetch? prefetch)
     {
         var watch = Stopwatch.StartNew();
-        if (await container.DownloadRangeAsync(blobName, 0, HeaderReadBytes, null, cancellationToken).ConfigureAwait(false) is not { } first)
+        // A prefetched read may predate a save by moments: an older snapshot plus the log's tail is as right.
+        var firstRead = prefetch?.Read ?? container.DownloadRangeAsync(blobName, 0, HeaderReadBytes, null, cancellationToken);
+        if (await firstRead.ConfigureAwait(false) is not { } first)
         {
             return null;
         }
@@ -568,8 +650,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                 rest.CopyTo(joined.AsMemory(prefix.Length));
                 runs = joined;
             }
-            var (ids, tags, deleted) = RunIndexCodec.ReadRuns(runs.Span.Slice((int)header.RunsOffset, header.RunsLength), header.Count);
-            table = RunTable.Open(ids, tags, deleted, header.Columns.Select(c => (c.Kind, c.Name)), loader);
+            table = RunTable.Open(RunIndexCodec.ScanRuns(runs.Slice((int)header.RunsOffset, header.RunsLength), header.Count), header.Columns.Select(c => (c.Kind, c.Name)), loader);
             RunIndexCodec.Restore(table, header);
         }
         catch
@@ -611,7 +692,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     private sealed class SnapshotLoader(BlobStore container, string blobName, ETag etag, RunIndexHeader header, ReadOnlyMemory<byte> prefix, IRunIndexSource source, string entity, string project) : IRunTableLoader
     {
         private readonly Dictionary<(RunFieldKind, string), RunIndexSegment> _segments = header.Columns.ToDictionary(c => (c.Kind, c.Name));
-        private readonly ConcurrentDictionary<(RunFieldKind, string), Task<IndexValue[]>> _started = new();
+        private readonly ConcurrentDictionary<(RunFieldKind, string), Task<IndexColumn>> _started = new();
 
         /// <summary>Starts loading a column the snapshot has (no-op otherwise); <see cref="LoadColumnAsync"/> then takes it.</summary>
         public void Prefetch(RunFieldKind kind, string name, CancellationToken cancellationToken)
@@ -632,16 +713,16 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
             _started.Clear();
         }
 
-        public Task<IndexValue[]> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken) =>
+        public Task<IndexColumn> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken) =>
             _started.TryRemove((kind, name), out var started) ? started : ReadColumnAsync(kind, name, cancellationToken);
 
-        private async Task<IndexValue[]> ReadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken)
+        private async Task<IndexColumn> ReadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken)
         {
             var segment = _segments[(kind, name)];
             var bytes = segment.Offset + segment.Length <= prefix.Length
                 ? prefix.Slice((int)segment.Offset, segment.Length)
                 : await ReadRangeAsync(container, blobName, segment.Offset, segment.Length, etag, cancellationToken).ConfigureAwait(false);
-            return RunIndexCodec.ReadColumn(bytes.Span, header.Count);
+            return RunIndexCodec.ReadColumnPages(bytes.Span, header.Count);
         }
 
         public async Task<ulong[]?> LoadVersionsAsync(CancellationToken cancellationToken)
@@ -663,12 +744,14 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     /// <summary>
     /// Saves the snapshot in the background. The caller holds the project's lock: only the freeze (a
     /// copy-on-write version of the table, milliseconds) happens under it; the encode reads the frozen
-    /// version and the upload (If-Match the last saved ETag) and <paramref name="afterSave"/> (change-log
-    /// pruning) run outside the lock, so queries never wait for them. One save at a time per project,
-    /// so at most one frozen version (plus the pages changed since) is alive.
+    /// version and the upload (If-Match the last saved ETag) and, once this snapshot is the saved one,
+    /// the change log's compaction up to its cold-start window (less <see cref="RunIndexOptions.ChangeLogRetention"/>)
+    /// run outside the lock, so queries never wait for them. One save at a time per project, so at
+    /// most one frozen version (plus the pages changed since) is alive.
     /// </summary>
-    private void StartSave(Entry entry, BlobStore container, string blobName, Func<Task> afterSave)
+    private void StartSave(Entry entry, BlobStore container, string entity, string project)
     {
+        var blobName = BlobName(entity, project);
         if (entry.Saving is { IsCompleted: false } || entry.Table is not { IsLoaded: true })
         {
             return;
@@ -713,13 +796,22 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
             entry.LastSaveDuration = TimeSpan.FromMilliseconds(encodeMs + uploadMs);
             entry.Lock.Release();
             watch.Restart();
-            try
+            if (saved is not null)
             {
-                await afterSave().ConfigureAwait(false);
-            }
-            catch (WeightlessException ex)
-            {
-                logger.LogWarning(ex, "Pruning the run change log after saving {Blob} failed", blobName);
+                // Only behind a snapshot that is saved: a cold start of it reads from (watermark - margin - lease).
+                var settings = options.Value;
+                try
+                {
+                    await source.PruneChangesAsync(entity, project, watermark - settings.WatermarkMargin - RunChangeLog.Lease - settings.ChangeLogRetention, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is WeightlessException or RequestFailedException)
+                {
+                    logger.LogWarning(ex, "Compacting the run change log after saving {Blob} failed", blobName);
+                }
+                // The least time to the next save counts from here: a long compaction (after a bulk seed) is not followed by a save at once.
+                await entry.Lock.WaitAsync().ConfigureAwait(false);
+                entry.SavedAt = Max(entry.SavedAt, clock.GetUtcNow());
+                entry.Lock.Release();
             }
             var timing = new RunIndexSaveTiming(startedAt, freezeMs, encodeMs, uploadMs, watch.Elapsed.TotalMilliseconds, data.ToMemory().Length);
             _saves.Enqueue(timing);
@@ -727,11 +819,13 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
             {
                 _saves.TryDequeue(out _);
             }
-            logger.LogInformation("Run index {Blob} saved: {Bytes} bytes, freeze {FreezeMs:N1} ms (under the lock), encode {EncodeMs:N0} ms, upload {UploadMs:N0} ms, prune {PruneMs:N0} ms",
-                blobName, timing.Bytes, freezeMs, encodeMs, uploadMs, timing.PruneMs);
+            logger.LogInformation("Run index {Blob} saved: {Bytes} bytes, freeze {FreezeMs:N1} ms (under the lock), encode {EncodeMs:N0} ms, upload {UploadMs:N0} ms, change-log compaction {CompactMs:N0} ms",
+                blobName, timing.Bytes, freezeMs, encodeMs, uploadMs, timing.CompactMs);
             return saved;
         });
     }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     private static string Key(string entity, string project) => entity + "\n" + project;
 

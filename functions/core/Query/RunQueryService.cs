@@ -77,9 +77,18 @@ internal sealed class RunQueryService(
     /// <summary>The project, after checking the caller's role in its entity; 404 when either is unknown.</summary>
     public async Task<ProjectRow> RequireProjectAsync(Principal principal, string entity, string project, Role role, CancellationToken cancellationToken)
     {
-        await tenancy.RequireRoleAsync(principal, entity, role, cancellationToken).ConfigureAwait(false);
-        return await runs.FindProjectAsync(entity, project, cancellationToken).ConfigureAwait(false)
-            ?? throw new NotFoundException($"Project '{entity}/{project}' not found.");
+        // Both point reads at once; whether the project exists is told only to a caller with the role.
+        var found = runs.FindProjectAsync(entity, project, cancellationToken);
+        try
+        {
+            await tenancy.RequireRoleAsync(principal, entity, role, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _ = found.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+            throw;
+        }
+        return await found.ConfigureAwait(false) ?? throw new NotFoundException($"Project '{entity}/{project}' not found.");
     }
 
     /// <summary>The run, after checking the caller's role; 404 when it is unknown (or deleted).</summary>
@@ -142,7 +151,17 @@ internal sealed class RunQueryService(
 
     public async Task<RunPageDto> ListRunsAsync(Principal principal, string entity, string project, RunQuerySpec spec, CancellationToken cancellationToken)
     {
-        await RequireProjectAsync(principal, entity, project, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        // A cold start's first snapshot read overlaps the access check (it changes nothing until used).
+        var prefetch = index.Prefetch(entity, project, cancellationToken);
+        try
+        {
+            await RequireProjectAsync(principal, entity, project, Role.Viewer, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            prefetch?.Abandon();
+            throw;
+        }
         // Only the filter and sort columns are decoded on a cold start; the page's rows come from RowsAsync.
         var fields = RunFilter.Fields(spec.Filter).Concat(spec.Sort.Select(k => k.Field)).ToList();
         // On a cold start the page is worked out once the columns are in and its rows fetched while the
@@ -151,7 +170,7 @@ internal sealed class RunQueryService(
         {
             var rows = await table.RowsAsync(page.Positions, ct).ConfigureAwait(false);
             return new RunPageDto(rows.Select(row => ToDto(entity, project, row)).ToList(), page.Total, page.NextCursor);
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, prefetch).ConfigureAwait(false);
     }
 
     public async Task<GroupPageDto> GroupRunsAsync(Principal principal, string entity, string project, IReadOnlyList<string> by, FilterNode? filter, bool includeDeleted, CancellationToken cancellationToken)

@@ -40,12 +40,17 @@ internal sealed class RunStoreIndexSource(StorageAccount storage, RunService run
         }
     }
 
-    public async Task<IReadOnlyList<RunChange>> ReadChangesAsync(string entity, string project, DateTimeOffset since, CancellationToken cancellationToken) =>
-        (await RunChangeLog.ReadSinceAsync(storage, entity, project, since, cancellationToken).ConfigureAwait(false))
-            .Select(r => new RunChange(r.RowKey, r.RunId, RunChangeLog.TicksOf(r), RunChangeLog.LeaseOf(r), RunVersion.Of(r.RunETag))).ToList();
+    public async Task<RunChangeSet> ReadChangesAsync(string entity, string project, DateTimeOffset since, DateTimeOffset unleasedSince, CancellationToken cancellationToken)
+    {
+        var tail = await RunChangeLog.ReadTailAsync(storage, entity, project, since, unleasedSince, cancellationToken).ConfigureAwait(false);
+        return new RunChangeSet(tail.Entries.Select(r => new RunChange(r.RowKey, r.RunId, RunChangeLog.TicksOf(r), RunChangeLog.LeaseOf(r), RunVersion.Of(r.RunETag))).ToList(), tail.CompactedThroughTicks);
+    }
+
+    /// <summary>At most this many entries are deleted per compaction (a bulk seed's worth of 100,000 runs in one).</summary>
+    private const int CompactionBatch = 100_000;
 
     public Task PruneChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken) =>
-        RunChangeLog.PruneAsync(storage, entity, project, before, max: 1000, cancellationToken);
+        RunChangeLog.CompactAsync(storage, entity, project, before, CompactionBatch, cancellationToken);
 
     /// <summary>
     /// Point reads of each named run: the live row (flagged deleted when soft-deleted), else a deleted

@@ -7,8 +7,8 @@ namespace Weightless.Core.Query;
 /// </summary>
 internal sealed class IndexColumn
 {
-    private const int PageShift = 10;
-    private const int PageSize = 1 << PageShift;
+    public const int PageShift = 10;
+    public const int PageSize = 1 << PageShift;
     private IndexValue[]?[] _pages = [];
 
     /// <summary>Pages this column may write in place; the others are shared with a frozen copy.</summary>
@@ -80,6 +80,10 @@ internal sealed class IndexColumn
         return column;
     }
 
+    /// <summary>A column over pages decoded straight into place (<see cref="RunIndexCodec.ReadColumnPages"/>); null pages hold no value.</summary>
+    public static IndexColumn FromPages(IndexValue[]?[] pages) =>
+        new() { _pages = pages, _owned = Array.ConvertAll(pages, page => page is not null) };
+
     /// <summary>A read-only copy of the column as it is now; costs one reference per page.</summary>
     public IndexColumn Freeze()
     {
@@ -97,7 +101,7 @@ internal readonly record struct RunReadMark(long SeenTicks, long ReadTicks);
 /// </summary>
 internal interface IRunTableLoader
 {
-    Task<IndexValue[]> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken);
+    Task<IndexColumn> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken);
 
     Task<RunIndexDelta> ReadRunsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken);
 
@@ -140,7 +144,14 @@ internal sealed class RunTable
     private readonly Dictionary<string, IndexColumn> _config = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IndexColumn> _summary = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IndexColumn> _columns = new(StringComparer.Ordinal);
-    private string[] _ids = [];
+    private string?[] _ids = [];
+
+    /// <summary>
+    /// A lazily opened table's ids still in the snapshot's runs segment (null once all are decoded): an id
+    /// is decoded when first asked for, so a cold query decodes the page's ids, not 100,000. The name
+    /// column (<see cref="RunField.RunName"/>), derived from the ids, is built when a query names it.
+    /// </summary>
+    private RunIndexRuns? _idSource;
     private string[][] _tags = [];
     private bool[] _live = [];
     private bool[] _deleted = [];
@@ -215,11 +226,24 @@ internal sealed class RunTable
 
     /// <summary>
     /// A table over a snapshot's runs whose <paramref name="columns"/> stay in the snapshot until a
-    /// query needs them (<paramref name="loader"/> decodes them then).
+    /// query needs them (<paramref name="loader"/> decodes them then), as do the ids (<see cref="RunIndexCodec.ScanRuns"/>).
     /// </summary>
-    public static RunTable Open(string[] ids, string[][] tags, bool[] deleted, IEnumerable<(RunFieldKind Kind, string Name)> columns, IRunTableLoader loader)
+    public static RunTable Open(RunIndexRuns runs, IEnumerable<(RunFieldKind Kind, string Name)> columns, IRunTableLoader loader)
     {
-        var table = Create(ids, tags, deleted);
+        var count = runs.Deleted.Length;
+        var table = new RunTable
+        {
+            _ids = new string?[count],
+            _idSource = runs,
+            _tags = runs.Tags,
+            _deleted = runs.Deleted,
+            _versions = new ulong[count],
+            _live = new bool[count],
+            Capacity = count,
+            LiveCount = count,
+            _positions = null,
+        };
+        Array.Fill(table._live, true);
         table._pending = [];
         table._changed = [];
         table._loader = loader;
@@ -245,10 +269,12 @@ internal sealed class RunTable
     public long Revision { get; private set; }
 
     /// <summary>Puts a column's decoded values in place (snapshot decode); rows changed since the snapshot win over them.</summary>
-    public void Install(RunFieldKind kind, string name, IndexValue[] values)
+    public void Install(RunFieldKind kind, string name, IndexValue[] values) => Install(kind, name, IndexColumn.From(values));
+
+    /// <summary>Puts a decoded column in place (it becomes the table's own); rows changed since the snapshot win over its values.</summary>
+    public void Install(RunFieldKind kind, string name, IndexColumn column)
     {
         Revision++;
-        var column = IndexColumn.From(values);
         if (_changed is not null)
         {
             foreach (var (position, row) in _changed)
@@ -263,8 +289,8 @@ internal sealed class RunTable
         }
     }
 
-    /// <summary>Whether every column and the versions are decoded (always, unless opened lazily from a snapshot).</summary>
-    public bool IsLoaded => _pending is null && _versionLoader is null;
+    /// <summary>Whether every column, id and version is decoded (always, unless opened lazily from a snapshot).</summary>
+    public bool IsLoaded => _pending is null && _versionLoader is null && _idSource is null;
 
     /// <summary>The columns a lazily opened table has not decoded yet.</summary>
     public IReadOnlyList<(RunFieldKind Kind, string Name)> PendingColumns => _pending is null ? [] : [.. _pending];
@@ -338,7 +364,7 @@ internal sealed class RunTable
     private async Task LoadAsync(List<(RunFieldKind Kind, string Name)> columns, CancellationToken cancellationToken)
     {
         var loader = _loader!;
-        var values = new IndexValue[columns.Count][];
+        var values = new IndexColumn[columns.Count];
         await Parallel.ForAsync(0, columns.Count, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
             values[i] = await loader.LoadColumnAsync(columns[i].Kind, columns[i].Name, ct).ConfigureAwait(false)).ConfigureAwait(false);
         for (var i = 0; i < columns.Count; i++)
@@ -349,6 +375,7 @@ internal sealed class RunTable
 
     private void FinishLoading()
     {
+        DecodeIds();
         _pending = null;
         _changed = null;
         _loader = null;
@@ -522,7 +549,30 @@ internal sealed class RunTable
 
     public IEnumerable<string> SummaryKeys => _summary.Keys;
 
-    public string Id(int position) => _ids[position];
+    public string Id(int position) => _ids[position] ?? DecodeId(position);
+
+    private string DecodeId(int position)
+    {
+        var id = _idSource!.Id(position);
+        _ids[position] = id;
+        return id;
+    }
+
+    /// <summary>Decodes the ids still in the snapshot and builds the name column from them.</summary>
+    private void DecodeIds()
+    {
+        if (_idSource is null)
+        {
+            return;
+        }
+        var names = new IndexColumn();
+        for (var position = 0; position < Capacity; position++)
+        {
+            names.Set(position, IndexValue.Of(Id(position)));
+        }
+        _columns[RunField.RunName.Name] = names;
+        _idSource = null;
+    }
 
     public bool IsLive(int position) => _live[position];
 
@@ -541,7 +591,7 @@ internal sealed class RunTable
                 _positions = new Dictionary<string, int>(Capacity, StringComparer.Ordinal);
                 for (var position = 0; position < Capacity; position++)
                 {
-                    _positions[_ids[position]] = position;
+                    _positions[Id(position)] = position;
                 }
             }
             return _positions;
@@ -551,6 +601,10 @@ internal sealed class RunTable
     /// <summary>The column a field reads, or null for a config/summary key no run has (every value missing).</summary>
     public IndexColumn? Column(RunField field)
     {
+        if (field == RunField.RunName)
+        {
+            DecodeIds();
+        }
         if (_pending is not null && _pending.Contains((field.Kind, field.Name)))
         {
             throw new InvalidOperationException($"Column {field.Path} is not loaded yet (EnsureColumnsAsync first).");
@@ -595,7 +649,7 @@ internal sealed class RunTable
         _tags[position] = row.Tags as string[] ?? [.. row.Tags];
         foreach (var name in RunField.ColumnNames)
         {
-            if (_pending?.Contains((RunFieldKind.Column, name)) != true)
+            if (_pending?.Contains((RunFieldKind.Column, name)) != true && !(_idSource is not null && name == RunField.RunName.Name))
             {
                 _columns[name].Set(position, ValueOf(row, RunFieldKind.Column, name));
             }
@@ -640,7 +694,7 @@ internal sealed class RunTable
         }
         return new RunIndexRow
         {
-            Id = _ids[position],
+            Id = Id(position),
             DisplayName = Text(RunField.DisplayName),
             State = Text(RunField.State) ?? "running",
             CreatedAt = Date(RunField.CreatedAt),

@@ -31,6 +31,9 @@ public sealed class RunIndexSnapshotTests
         Assert.Equal(expected.Total, page.Total);
         Assert.Equal(expected.NextCursor, page.NextCursor);
         Assert.Equal(expected.Positions.Select(table.Id), page.Positions.Select(lazy.Id));
+        // Ids stay in the snapshot until asked for; a filter and a sort by name build the name column from them.
+        var byName = new RunQuerySpec(RunFilter.Parse("{\"name\": {\"$regex\": \"^r0001\"}}"), RunQueryEngine.ParseSort(["-name"]), 5, null);
+        Assert.Equal(RunQueryEngine.Execute(table, byName).Positions.Select(table.Id), RunQueryEngine.Execute(lazy, byName).Positions.Select(lazy.Id));
         // The page's rows are point reads (the loader answers from the original rows here), started
         // ahead (a cold start does so while the change-log tail is read) and read once.
         lazy.PrefetchRows(page.Positions, CancellationToken.None);
@@ -143,9 +146,8 @@ public sealed class RunIndexSnapshotTests
     private static (RunTable Table, BytesLoader Loader) Open(ReadOnlyMemory<byte> data, IReadOnlyList<RunIndexRow> rows)
     {
         var header = RunIndexCodec.ReadHeader(data.Span, out _)!;
-        var (ids, tags, deleted) = RunIndexCodec.ReadRuns(data.Span.Slice((int)header.RunsOffset, header.RunsLength), header.Count);
         var loader = new BytesLoader(data, header, rows);
-        var table = RunTable.Open(ids, tags, deleted, header.Columns.Select(c => (c.Kind, c.Name)), loader);
+        var table = RunTable.Open(RunIndexCodec.ScanRuns(data.Slice((int)header.RunsOffset, header.RunsLength), header.Count), header.Columns.Select(c => (c.Kind, c.Name)), loader);
         RunIndexCodec.Restore(table, header);
         return (table, loader);
     }
@@ -156,14 +158,14 @@ public sealed class RunIndexSnapshotTests
 
         public int PointReads { get; private set; }
 
-        public Task<IndexValue[]> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken)
+        public Task<IndexColumn> LoadColumnAsync(RunFieldKind kind, string name, CancellationToken cancellationToken)
         {
             lock (Loaded)
             {
                 Loaded.Add(kind.ToString().ToLowerInvariant() + ":" + name);
             }
             var segment = header.Columns.Single(c => c.Kind == kind && c.Name == name);
-            return Task.FromResult(RunIndexCodec.ReadColumn(data.Span.Slice((int)segment.Offset, segment.Length), header.Count));
+            return Task.FromResult(RunIndexCodec.ReadColumnPages(data.Span.Slice((int)segment.Offset, segment.Length), header.Count));
         }
 
         public Task<ulong[]?> LoadVersionsAsync(CancellationToken cancellationToken) =>

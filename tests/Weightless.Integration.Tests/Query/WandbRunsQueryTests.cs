@@ -394,6 +394,86 @@ public sealed class WandbRunsQueryTests(WandbTestHost host) : IClassFixture<Wand
         Assert.Equal([runs[0].Name], source.PointRead);
     }
 
+    /// <summary>
+    /// Each save compacts the change log up to the window a cold start of it reads: an instance that sat
+    /// idle behind that mark (it has not seen a change the deleted entries named) reopens from the snapshot
+    /// and sees the change; a cold start of the snapshot sees it too; and when a compaction passes even
+    /// the newest snapshot's window, the index is rebuilt from the runs rather than answer without a change.
+    /// </summary>
+    [Fact]
+    public async Task Compaction_never_loses_a_change_an_idle_or_cold_index_needs()
+    {
+        var (user, key, runs) = await SeedAsync("compact", 4);
+        var storage = host.Services.GetRequiredService<StorageAccount>();
+        var inner = host.Services.GetRequiredService<IRunIndexSource>();
+        var settings = Options.Create(new RunIndexOptions { ChangeLogRetention = TimeSpan.Zero });
+        var loss = RunField.Parse("summary_metrics.loss", "f");
+        Task<double> LossAsync(RunIndexService index, string run) =>
+            index.ReadAsync(user, "compact", t => t.TryGetPosition(run, out var p) && !t.IsDeleted(p) ? t.Get(loss, p).Number : double.NaN, CancellationToken.None);
+        async Task<long> MarkAsync() => (await RunChangeLog.ReadTailAsync(storage, user, "compact", DateTimeOffset.MinValue, DateTimeOffset.MinValue, CancellationToken.None)).CompactedThroughTicks;
+
+        var idleSource = new CountingSource(inner);
+        var idle = ActivatorUtilities.CreateInstance<RunIndexService>(host.Services, settings, idleSource);
+        // Its build is saved before anything else happens (so the saver below opens and replaces it).
+        await idle.SaveAsync(user, "compact", CancellationToken.None);
+        Assert.Equal(runs[0].Loss, await LossAsync(idle, runs[0].Name));
+        // A change the idle instance has not read; then another instance saves a snapshot holding it.
+        await host.DataAsync(key, WandbDocuments.UpsertBucket, new { entity = user, project = "compact", name = runs[0].Name, summaryMetrics = "{\"loss\": 42}" });
+        await ActivatorUtilities.CreateInstance<RunIndexService>(host.Services, settings).SaveAsync(user, "compact", CancellationToken.None);
+        var mark = await MarkAsync();
+        // The mark is where a cold start of that snapshot starts reading: a lease and a margin before its watermark.
+        Assert.InRange(new DateTimeOffset(mark, TimeSpan.Zero), DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1), DateTimeOffset.UtcNow - RunChangeLog.Lease);
+
+        var coldSource = new CountingSource(inner);
+        Assert.Equal(42, await LossAsync(ActivatorUtilities.CreateInstance<RunIndexService>(host.Services, settings, coldSource), runs[0].Name));
+        Assert.Equal(0, coldSource.FullReads);
+        // The idle instance's window starts before the mark: it reopens from the snapshot (no full read).
+        var fullReadsBefore = idleSource.FullReads;
+        Assert.Equal(42, await LossAsync(idle, runs[0].Name));
+        Assert.Equal(fullReadsBefore, idleSource.FullReads);
+
+        // A compaction past every entry so far (as saves a lease and more after a later snapshot would do):
+        // the log is empty, the mark says so, and a change made now still reaches an index whose window
+        // starts before the mark, through a rebuild from the runs when its snapshot is older than the mark.
+        await inner.PruneChangesAsync(user, "compact", DateTimeOffset.UtcNow, CancellationToken.None);
+        Assert.Empty(await RunChangeLog.ReadSinceAsync(storage, user, "compact", DateTimeOffset.MinValue, CancellationToken.None));
+        Assert.True(await MarkAsync() > mark);
+        await host.DataAsync(key, WandbDocuments.UpsertBucket, new { entity = user, project = "compact", name = runs[1].Name, summaryMetrics = "{\"loss\": 7}" });
+        var both = await idle.ReadAsync(user, "compact", t => (t.Get(loss, t.TryGetPosition(runs[0].Name, out var a) ? a : -1).Number, t.Get(loss, t.TryGetPosition(runs[1].Name, out var b) ? b : -1).Number), CancellationToken.None);
+        Assert.Equal((42.0, 7.0), both);
+        Assert.Equal(fullReadsBefore + 1, idleSource.FullReads);
+        // The mark never moves back.
+        await inner.PruneChangesAsync(user, "compact", DateTimeOffset.UtcNow - TimeSpan.FromHours(1), CancellationToken.None);
+        Assert.True(await MarkAsync() > mark);
+    }
+
+    /// <summary>
+    /// A tail read sends the leased entries of the whole window but the unleased ones only from its last
+    /// part (an unleased entry before it stands for one commit the reader holds), and the compaction mark last.
+    /// </summary>
+    [Fact]
+    public async Task The_tail_read_sends_leased_entries_of_the_whole_window_and_unleased_ones_of_its_last_part()
+    {
+        var (user, _, _) = await SeedAsync("tail", 1);
+        var storage = host.Services.GetRequiredService<StorageAccount>();
+        var table = await storage.TableAsync(RunChangeLog.TableName);
+        var partition = RunService.PartitionOf(user, "tail");
+        var now = DateTimeOffset.UtcNow;
+        var entries = new (string Run, TimeSpan Age, double Lease)[] { ("old-leased", TimeSpan.FromSeconds(12), 15), ("old-once", TimeSpan.FromSeconds(12), 0), ("new-once", TimeSpan.FromSeconds(1), 0), ("new-leased", TimeSpan.FromSeconds(1), 15) };
+        foreach (var (run, age, lease) in entries)
+        {
+            await table.UpsertAsync(new RunChangeRow { PartitionKey = partition, RowKey = TableKeys.Compose(RunChangeLog.TimeKey(now - age), run, "t"), RunId = run, LeaseSeconds = lease });
+        }
+        var tail = await RunChangeLog.ReadTailAsync(storage, user, "tail", now - TimeSpan.FromSeconds(20), now - TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.Equal(["new-leased", "new-once", "old-leased"], tail.Entries.Select(e => e.RunId).Where(id => id.Contains('-')).Order(StringComparer.Ordinal));
+        Assert.Equal(0, tail.CompactedThroughTicks);
+        var deleted = await RunChangeLog.CompactAsync(storage, user, "tail", now - TimeSpan.FromSeconds(5), 1000, CancellationToken.None);
+        Assert.True(deleted >= 2);
+        var after = await RunChangeLog.ReadTailAsync(storage, user, "tail", now - TimeSpan.FromSeconds(20), now - TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.Equal(["new-leased", "new-once"], after.Entries.Select(e => e.RunId).Where(id => id.Contains('-')).Order(StringComparer.Ordinal));
+        Assert.Equal((now - TimeSpan.FromSeconds(5)).UtcTicks, after.CompactedThroughTicks);
+    }
+
     /// <summary>Performs one write after the full read has yielded its first run (so the build holds that run's older version).</summary>
     private sealed class WriteDuringBuildSource(IRunIndexSource inner, Func<Task> write) : IRunIndexSource
     {
@@ -412,8 +492,8 @@ public sealed class WandbRunsQueryTests(WandbTestHost host) : IClassFixture<Wand
             }
         }
 
-        public Task<IReadOnlyList<RunChange>> ReadChangesAsync(string entity, string project, DateTimeOffset since, CancellationToken cancellationToken) =>
-            inner.ReadChangesAsync(entity, project, since, cancellationToken);
+        public Task<RunChangeSet> ReadChangesAsync(string entity, string project, DateTimeOffset since, DateTimeOffset unleasedSince, CancellationToken cancellationToken) =>
+            inner.ReadChangesAsync(entity, project, since, unleasedSince, cancellationToken);
 
         public Task<RunIndexDelta> ReadRunsAsync(string entity, string project, IReadOnlyCollection<string> runIds, CancellationToken cancellationToken) =>
             inner.ReadRunsAsync(entity, project, runIds, cancellationToken);
@@ -434,8 +514,8 @@ public sealed class WandbRunsQueryTests(WandbTestHost host) : IClassFixture<Wand
             return inner.ReadAllAsync(entity, project, cancellationToken);
         }
 
-        public Task<IReadOnlyList<RunChange>> ReadChangesAsync(string entity, string project, DateTimeOffset since, CancellationToken cancellationToken) =>
-            inner.ReadChangesAsync(entity, project, since, cancellationToken);
+        public Task<RunChangeSet> ReadChangesAsync(string entity, string project, DateTimeOffset since, DateTimeOffset unleasedSince, CancellationToken cancellationToken) =>
+            inner.ReadChangesAsync(entity, project, since, unleasedSince, cancellationToken);
 
         public Task<RunIndexDelta> ReadRunsAsync(string entity, string project, IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
         {
