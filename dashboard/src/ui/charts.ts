@@ -10,6 +10,7 @@ import { api, type M4Series, type Run } from '../lib/api';
 import { M4Cache, planRequests, type PanelNeed, type SeriesRange } from '../lib/chartdata';
 import { isLinePanel, type PanelSpec, type SectionSpec } from '../lib/layout';
 import type { SmoothingSettings } from '../lib/smoothing';
+import { M4Columns } from '../lib/m4';
 import { mark } from '../lib/perf';
 import { h } from './dom';
 import { LinePlot, type PlotSeries } from './lineplot';
@@ -468,13 +469,13 @@ export class ChartsArea {
           const member = g.runIds.map((id) => lookup(metric, id)?.buckets).filter((b): b is NonNullable<typeof b> => b !== undefined);
           if (!member.length) continue;
           const agg = aggregateRuns(member, input.aggregate.line, input.aggregate.band);
-          out.push({ id: `${g.key}/${metric}`, label: (multi ? metric + ' · ' : '') + `${g.label} (${member.length})`, colour: g.colour, buckets: agg.buckets, band: agg.band });
+          out.push({ id: `${g.key}/${metric}`, label: (multi ? metric + ' · ' : '') + `${g.label} (${member.length})`, colour: g.colour, data: M4Columns.fromBuckets(agg.buckets), band: agg.band });
         }
       } else {
         for (const run of input.runs) {
           const s = lookup(metric, run.id);
           if (!s) continue;
-          out.push({ id: `${run.id}/${metric}`, label: (multi ? metric + ' · ' : '') + run.label, colour: run.colour, buckets: s.buckets });
+          out.push({ id: `${run.id}/${metric}`, label: (multi ? metric + ' · ' : '') + run.label, colour: run.colour, data: s.columns });
         }
       }
     }

@@ -3,7 +3,7 @@
 // faint behind, log y, a crosshair tooltip listing every series at the hovered x, and drag-to-zoom
 // (the owner re-requests buckets for the new range).
 
-import { m4Geometry, niceTicks, pxToX, type M4Bucket, type Viewport } from '../lib/m4';
+import { m4Geometry, niceTicks, pxToX, type M4Columns, type Viewport } from '../lib/m4';
 import { smooth, type SmoothingSettings } from '../lib/smoothing';
 import { formatValue } from '../lib/runs';
 import { h } from './dom';
@@ -12,7 +12,8 @@ export interface PlotSeries {
   id: string;
   label: string;
   colour: string;
-  buckets: M4Bucket[];
+  /** The series' M4 buckets as columns (drawn with no object per bucket). */
+  data: M4Columns;
   /** Optional aggregation band (e.g. stderr) drawn instead of the buckets' own min–max. */
   band?: { x: number; lo: number; hi: number }[];
 }
@@ -76,9 +77,16 @@ export class LinePlot {
     this.smoothed.clear();
     if (settings.smoothing.kind !== 'none') {
       for (const s of series) {
-        const pts = s.buckets.filter((b) => Number.isFinite(b.last));
-        const xs = Float64Array.from(pts, (b) => b.lastX);
-        const ys = Float64Array.from(pts, (b) => b.last);
+        const { lastX, last } = s.data;
+        let n = 0;
+        for (let i = 0; i < last.length; i++) if (Number.isFinite(last[i]!)) n++;
+        const xs = new Float64Array(n);
+        const ys = new Float64Array(n);
+        for (let i = 0, k = 0; i < last.length; i++) {
+          if (!Number.isFinite(last[i]!)) continue;
+          xs[k] = lastX[i]!;
+          ys[k++] = last[i]!;
+        }
         this.smoothed.set(s.id, { xs, ys: smooth(xs, ys, settings.smoothing) });
       }
     }
@@ -142,7 +150,7 @@ export class LinePlot {
     ctx.clip();
     const smoothing = this.settings.smoothing.kind !== 'none';
     for (const s of this.series) {
-      const g = m4Geometry(s.buckets, vp);
+      const g = m4Geometry(s.data, vp);
       // Min–max extent per bucket: exact, at least a pixel wide, so no spike disappears.
       // One path of rectangles, filled once: cheap on a CPU rasteriser, and overlaps don't double the alpha.
       ctx.fillStyle = s.colour;
@@ -193,13 +201,15 @@ export class LinePlot {
     let y1 = -Infinity;
     const range = this.settings.xRange;
     for (const s of this.series) {
-      for (const b of s.buckets) {
-        if (!Number.isFinite(b.min)) continue;
-        if (range && (b.xEnd < range[0] || b.xStart > range[1])) continue;
-        if (b.xStart < x0) x0 = b.xStart;
-        if (b.lastX > x1) x1 = b.lastX;
-        if (b.min < y0) y0 = b.min;
-        if (b.max > y1) y1 = b.max;
+      // The buckets intersecting the zoom range (views, no copy).
+      const { start, lastX, min, max } = s.data.clip(range);
+      for (let i = 0; i < start.length; i++) {
+        const lo = min[i]!;
+        if (!Number.isFinite(lo)) continue;
+        if (start[i]! < x0) x0 = start[i]!;
+        if (lastX[i]! > x1) x1 = lastX[i]!;
+        if (lo < y0) y0 = lo;
+        if (max[i]! > y1) y1 = max[i]!;
       }
       for (const p of s.band ?? []) {
         if (p.lo < y0) y0 = p.lo;
@@ -246,8 +256,9 @@ export class LinePlot {
     const x = pxToX(e.offsetX, vp);
     const rows: HTMLElement[] = [];
     for (const s of this.series) {
-      const b = bucketAt(s.buckets, x);
-      if (!b || !Number.isFinite(b.last)) continue;
+      const i = s.data.nearest(x);
+      if (i < 0 || !Number.isFinite(s.data.last[i]!)) continue;
+      const b = s.data.bucket(i);
       const sm = this.smoothed.get(s.id);
       let value = formatValue(b.last);
       if (sm) {
@@ -300,21 +311,6 @@ function strokeLine(ctx: CanvasRenderingContext2D, line: Float64Array): void {
   for (let i = 2; i < line.length; i += 2) ctx.lineTo(line[i]!, line[i + 1]!);
   if (line.length === 2) ctx.lineTo(line[0]! + 1, line[1]!);
   ctx.stroke();
-}
-
-function bucketAt(buckets: readonly M4Bucket[], x: number): M4Bucket | undefined {
-  let lo = 0;
-  let hi = buckets.length - 1;
-  if (hi < 0) return undefined;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (buckets[mid]!.xEnd < x) lo = mid + 1;
-    else hi = mid;
-  }
-  const b = buckets[lo]!;
-  const prev = buckets[lo - 1];
-  if (prev && Math.abs(prev.lastX - x) < Math.abs(b.lastX - x)) return prev;
-  return b;
 }
 
 function nearestIndex(xs: Float64Array, x: number): number {
