@@ -13,7 +13,7 @@ import type { SmoothingSettings } from '../lib/smoothing';
 import { M4Columns } from '../lib/m4';
 import { mark } from '../lib/perf';
 import { h } from './dom';
-import { LinePlot, type PlotSeries } from './lineplot';
+import { LinePlot, PLOT_MARGIN_X, type PlotSeries } from './lineplot';
 import { createRunPanel, type RunPanel } from './runpanels';
 
 export interface ChartRun {
@@ -146,8 +146,8 @@ export class ChartsArea {
     clearTimeout(this.debounce);
     this.error?.remove();
     this.buildPanels(input);
-    const width = this.element.querySelector('.plot')?.clientWidth || 600;
-    // About one bucket per device pixel of plot width (more cannot be seen; every extreme still lands
+    const width = Math.max(100, (this.element.querySelector('.plot')?.clientWidth || 600) - PLOT_MARGIN_X);
+    // About one bucket per device pixel of the plot area (more cannot be seen; every extreme still lands
     // on a pixel), in steps of 50 so a small width change keeps the loaded buckets.
     this.buckets = Math.max(100, Math.min(2000, Math.ceil((width * (window.devicePixelRatio || 1)) / 50) * 50));
     const zoomChanged = previous !== null && JSON.stringify(previous.zoom) !== JSON.stringify(input.zoom);
