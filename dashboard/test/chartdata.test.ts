@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { M4Series } from '../src/lib/api';
 import { clipBuckets, M4Cache, planRequests, type SeriesRange } from '../src/lib/chartdata';
-import { bucketize } from '../src/lib/m4';
+import { bucketize, M4Columns, m4Series } from '../src/lib/m4';
 
 const full: SeriesRange = { xAxis: '_step', zoom: null, buckets: 10 };
 const zoomed: SeriesRange = { xAxis: '_step', zoom: [200, 400], buckets: 10 };
 
 function series(run: string, metric: string, x0: number, x1: number): M4Series {
   const xs = Array.from({ length: x1 - x0 + 1 }, (_, i) => x0 + i);
-  return { run, metric, buckets: bucketize(xs, xs.map((x) => Math.sin(x)), 10, x0, x1) };
+  return m4Series(run, metric, M4Columns.fromBuckets(bucketize(xs, xs.map((x) => Math.sin(x)), 10, x0, x1)));
 }
 
 describe('M4Cache', () => {

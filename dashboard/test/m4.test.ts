@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bucketize, decodeM4Columns, M4_COLUMNS, m4Geometry, niceTicks, xToPx, yToPx, type Viewport } from '../src/lib/m4';
+import { clipBuckets } from '../src/lib/chartdata';
+import { bucketize, decodeM4Columns, M4Columns, M4_COLUMNS, m4Geometry, niceTicks, xToPx, yToPx, type Viewport } from '../src/lib/m4';
 
 function lcg(seed: number) {
   let s = seed >>> 0;
@@ -157,5 +158,36 @@ describe('decodeM4Columns', () => {
     expect(() => decodeM4Columns(buffer.slice(0, buffer.byteLength - 8))).toThrow(/truncated/);
     expect(() => decodeM4Columns(encodeColumns('_step', ['start', 'end'], []))).toThrow(/lacks columns/);
     expect(() => decodeM4Columns(new TextEncoder().encode('{"series":[]}').buffer as ArrayBuffer)).toThrow(/Not an M4/);
+  });
+
+  it('views the answer in place: the columns are Float64Arrays over its buffer, no object per bucket', () => {
+    const buffer = encodeColumns('_step', all, [{ run: 'r', metric: 'm', source: 'rollup', rows: [full, empty, edge] }]);
+    const { columns } = decodeM4Columns(buffer).series[0]!;
+    expect(columns.length).toBe(3);
+    for (const column of [columns.start, columns.end, columns.lastX, columns.last, columns.min, columns.max]) expect(column.buffer).toBe(buffer);
+    expect(Array.from(columns.lastX)).toEqual([98, 199, 2 ** 53 - 1]);
+    expect(m4Geometry(columns, { x0: 0, x1: 300, y0: 0, y1: 1, left: 0, top: 0, width: 300, height: 100 })).toEqual(m4Geometry(columns.toBuckets(), { x0: 0, x1: 300, y0: 0, y1: 1, left: 0, top: 0, width: 300, height: 100 }));
+  });
+});
+
+describe('M4Columns', () => {
+  const xs = Array.from({ length: 1000 }, (_, i) => i);
+  const buckets = bucketize(xs, xs.map((x) => Math.cos(x / 7)), 37, 0, 999);
+  const columns = M4Columns.fromBuckets(buckets);
+
+  it('clips to the buckets intersecting a range as the bucket-object reference does', () => {
+    for (const zoom of [[0, 999], [-50, 10], [200.5, 400.25], [999, 2000], [3000, 4000], [-10, -1]] as [number, number][]) {
+      expect(columns.clip(zoom).toBuckets()).toEqual(clipBuckets(buckets, zoom));
+    }
+    expect(columns.clip(null)).toBe(columns);
+  });
+
+  it('finds the bucket nearest to an x, by where its line passes', () => {
+    for (const x of [-5, 0, 13.4, 500, 998, 5000]) {
+      const i = columns.nearest(x);
+      const best = buckets.reduce((k, b, j) => (Math.abs(b.lastX - x) < Math.abs(buckets[k]!.lastX - x) ? j : k), 0);
+      expect(Math.abs(buckets[i]!.lastX - x)).toBe(Math.abs(buckets[best]!.lastX - x));
+    }
+    expect(M4Columns.empty.nearest(3)).toBe(-1);
   });
 });

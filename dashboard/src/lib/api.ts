@@ -1,7 +1,7 @@
 // The REST API the dashboard reads (functions/query/openapi.json, /api/v1). Only this module knows
 // routes and wire shapes; pages use the typed functions below.
 
-import { decodeM4Columns, M4_COLUMNS, M4_COLUMNS_TYPE, type M4Bucket } from './m4';
+import { decodeM4Columns, M4Columns, m4Series, M4_COLUMNS, M4_COLUMNS_TYPE, type M4Bucket, type M4Series } from './m4';
 import { authorizationHeader, signOutLocal } from './auth';
 import type { WorkspaceLayout } from './layout';
 
@@ -81,11 +81,7 @@ interface WireM4Bucket {
   max?: { x: number; y: number };
 }
 
-export interface M4Series {
-  run: string;
-  metric: string;
-  buckets: M4Bucket[];
-}
+export type { M4Series };
 
 export interface LogLine {
   index: number;
@@ -240,7 +236,7 @@ export const api = {
     if (globalThis.localStorage?.getItem('weightless.m4Format') === 'json') {
       // The JSON answer, kept for before/after measurements (PerformanceFigures).
       const response = await request<{ series: { run: string; metric: string; buckets: WireM4Bucket[] }[] }>('POST', `${projectPath(entity, project)}/runs/history/m4`, body, signal);
-      return response.series.map((s) => ({ run: s.run, metric: s.metric, buckets: s.buckets.map(fromWireBucket) }));
+      return response.series.map((s) => m4Series(s.run, s.metric, M4Columns.fromBuckets(s.buckets.map(fromWireBucket))));
     }
     // The compact columns answer (only the columns the charts draw from): no per-bucket JSON objects to parse.
     const path = `${projectPath(entity, project)}/runs/history/m4?format=columns&columns=${M4_COLUMNS.join(',')}`;

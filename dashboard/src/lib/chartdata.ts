@@ -5,7 +5,7 @@
 // (on-screen panels first), only for the (metric, run) pairs not loaded yet.
 
 import type { M4Request, M4Series } from './api';
-import type { M4Bucket } from './m4';
+import { m4Series, type M4Bucket } from './m4';
 
 /** The x axis, x range and bucket count one M4 answer is for. */
 export interface SeriesRange {
@@ -85,8 +85,8 @@ export class M4Cache {
   /**
    * A coarser view of a series over <paramref name="range"/> from another range already loaded on
    * the same x axis: its buckets that intersect the range, unchanged (exact as far as they go;
-   * nothing interpolated). Prefers the narrowest loaded range that covers the new one; else the
-   * widest loaded range (which then shows only part of the new range).
+   * nothing interpolated; views of the loaded columns, no copy). Prefers the narrowest loaded range
+   * that covers the new one; else the widest loaded range (which then shows only part of the new range).
    */
   preview(range: SeriesRange, metric: string, run: string): M4Series | undefined {
     const want = rangeKey(range);
@@ -101,11 +101,11 @@ export class M4Cache {
       if (better) best = { span, covers, series };
     }
     if (!best) return undefined;
-    return { run, metric, buckets: clipBuckets(best.series.buckets, range.zoom) };
+    return m4Series(run, metric, best.series.columns.clip(range.zoom));
   }
 }
 
-/** The buckets that intersect [lo, hi] (all of them for null). */
+/** The buckets that intersect [lo, hi] (all of them for null); the reference for M4Columns.clip. */
 export function clipBuckets(buckets: readonly M4Bucket[], zoom: [number, number] | null): M4Bucket[] {
   if (!zoom) return buckets.slice();
   return buckets.filter((b) => b.xEnd >= zoom[0] && b.xStart <= zoom[1]);

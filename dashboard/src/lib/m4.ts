@@ -61,28 +61,124 @@ export function pxToX(px: number, vp: Viewport): number {
   return vp.logX ? Math.pow(10, t) : t;
 }
 
+/**
+ * One series' M4 buckets as columns (Float64Arrays, often views into the M4 answer itself): what the
+ * charts draw from, with no object per bucket. Bucket i covers [start[i], end[i]]; a bucket without a
+ * finite value has NaN min/max/last (a gap) and lastX = end. `first` and `count` are null when the
+ * answer left them out.
+ */
+export class M4Columns {
+  constructor(
+    readonly start: Float64Array,
+    readonly end: Float64Array,
+    readonly lastX: Float64Array,
+    readonly last: Float64Array,
+    readonly min: Float64Array,
+    readonly max: Float64Array,
+    readonly first: Float64Array | null = null,
+    readonly count: Float64Array | null = null,
+  ) {}
+
+  get length(): number {
+    return this.start.length;
+  }
+
+  static readonly empty = new M4Columns(new Float64Array(0), new Float64Array(0), new Float64Array(0), new Float64Array(0), new Float64Array(0), new Float64Array(0));
+
+  static fromBuckets(buckets: readonly M4Bucket[]): M4Columns {
+    const column = (pick: (b: M4Bucket) => number) => Float64Array.from(buckets, pick);
+    return new M4Columns(column((b) => b.xStart), column((b) => b.xEnd), column((b) => b.lastX), column((b) => b.last), column((b) => b.min), column((b) => b.max), column((b) => b.first), column((b) => b.count));
+  }
+
+  bucket(i: number): M4Bucket {
+    return { xStart: this.start[i]!, xEnd: this.end[i]!, lastX: this.lastX[i]!, first: this.first ? this.first[i]! : NaN, min: this.min[i]!, max: this.max[i]!, last: this.last[i]!, count: this.count ? this.count[i]! : 0 };
+  }
+
+  toBuckets(): M4Bucket[] {
+    const out: M4Bucket[] = new Array(this.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.bucket(i);
+    return out;
+  }
+
+  /** Buckets [from, to) as views of the same arrays (no copy). */
+  slice(from: number, to: number): M4Columns {
+    const sub = (a: Float64Array) => a.subarray(from, to);
+    return new M4Columns(sub(this.start), sub(this.end), sub(this.lastX), sub(this.last), sub(this.min), sub(this.max), this.first && sub(this.first), this.count && sub(this.count));
+  }
+
+  /** The buckets that intersect [lo, hi] (sorted by x: two binary searches, views, no copy); all of them for null. */
+  clip(zoom: readonly [number, number] | null): M4Columns {
+    if (!zoom) return this;
+    // First bucket ending at or after lo; first bucket starting after hi.
+    const from = lowerBound(this.end, zoom[0], this.length);
+    let to = from;
+    let hi = this.length;
+    while (to < hi) {
+      const mid = (to + hi) >> 1;
+      if (this.start[mid]! <= zoom[1]) to = mid + 1;
+      else hi = mid;
+    }
+    return from === 0 && to === this.length ? this : this.slice(from, to);
+  }
+
+  /** Index of the bucket nearest to x (by the x its line passes through), or -1 when there is none. */
+  nearest(x: number): number {
+    const n = this.length;
+    if (n === 0) return -1;
+    const i = Math.min(n - 1, lowerBound(this.end, x, n));
+    return i > 0 && Math.abs(this.lastX[i - 1]! - x) < Math.abs(this.lastX[i]! - x) ? i - 1 : i;
+  }
+}
+
+/** First index in sorted values[0, n) whose value is >= x. */
+function lowerBound(values: Float64Array, x: number, n: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Pixel geometry for one series; buckets must be sorted by x. Buckets with no finite value are skipped (gaps). */
-export function m4Geometry(buckets: readonly M4Bucket[], vp: Viewport): M4Geometry {
-  const line = new Float64Array(buckets.length * 2);
-  const bands = new Float64Array(buckets.length * 4);
+export function m4Geometry(buckets: readonly M4Bucket[] | M4Columns, vp: Viewport): M4Geometry {
+  const c = buckets instanceof M4Columns ? buckets : M4Columns.fromBuckets(buckets);
+  const n = c.length;
+  const line = new Float64Array(n * 2);
+  const bands = new Float64Array(n * 4);
+  // xToPx / yToPx with the viewport's constants hoisted out of the loop.
+  const xa = transform(vp.x0, vp.logX);
+  const xScale = vp.width / (transform(vp.x1, vp.logX) - xa || 1);
+  const ya = transform(vp.y0, vp.logY);
+  const yScale = vp.height / (transform(vp.y1, vp.logY) - ya || 1);
+  const yBase = vp.top + vp.height;
+  const logX = vp.logX;
+  const logY = vp.logY;
+  const px = (x: number) => vp.left + ((logX ? transform(x, true) : x) - xa) * xScale;
+  const py = (y: number) => yBase - ((logY ? transform(y, true) : y) - ya) * yScale;
   let li = 0;
   let bi = 0;
-  for (const b of buckets) {
-    if (!(Number.isFinite(b.min) && Number.isFinite(b.max))) continue;
-    const left = xToPx(b.xStart, vp);
-    const right = xToPx(b.xEnd, vp);
+  for (let i = 0; i < n; i++) {
+    const min = c.min[i]!;
+    const max = c.max[i]!;
+    if (!(Number.isFinite(min) && Number.isFinite(max))) continue;
+    const left = px(c.start[i]!);
+    const right = px(c.end[i]!);
     // At least one pixel wide, centred on the bucket, so a single-step bucket is still painted.
     const centre = (left + right) / 2;
     const half = Math.max(0.5, (right - left) / 2);
-    const top = yToPx(b.max, vp);
-    const bottom = yToPx(b.min, vp);
+    const top = py(max);
+    const bottom = py(min);
     bands[bi++] = centre - half;
     bands[bi++] = centre + half;
     bands[bi++] = top;
     bands[bi++] = Math.max(bottom, top + 1);
-    if (Number.isFinite(b.last)) {
-      line[li++] = xToPx(b.lastX, vp);
-      line[li++] = yToPx(b.last, vp);
+    const last = c.last[i]!;
+    if (Number.isFinite(last)) {
+      line[li++] = px(c.lastX[i]!);
+      line[li++] = py(last);
     }
   }
   return { line: line.subarray(0, li), bands: bands.subarray(0, bi) };
@@ -97,10 +193,34 @@ export const M4_COLUMNS = ['start', 'end', 'lastX', 'lastY', 'minY', 'maxY'] as 
 /** Read when the answer has them (first value, points in the bucket); NaN and 0 otherwise. */
 const OPTIONAL_COLUMNS = ['firstY', 'count'] as const;
 
+/** One run's metric: its buckets as columns; `buckets` (objects) is built on first use only. */
+export interface M4Series {
+  run: string;
+  metric: string;
+  /** Where the server read it from (rollup pages or raw rows), when the answer says. */
+  source?: string;
+  readonly columns: M4Columns;
+  readonly buckets: M4Bucket[];
+}
+
+/** A series over columns whose bucket objects are made only if something asks for them (aggregation, tests). */
+export function m4Series(run: string, metric: string, columns: M4Columns, source?: string): M4Series {
+  let buckets: M4Bucket[] | null = null;
+  return {
+    run,
+    metric,
+    ...(source === undefined ? {} : { source }),
+    columns,
+    get buckets() {
+      return (buckets ??= columns.toBuckets());
+    },
+  };
+}
+
 export interface M4ColumnsAnswer {
   xAxis: string;
   buckets: number;
-  series: { run: string; metric: string; source: string; buckets: M4Bucket[] }[];
+  series: M4Series[];
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
@@ -108,8 +228,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 /**
  * Reads the compact M4 answer: "WM4C", a uint32 header length h, h bytes of JSON header
  * ({xAxis, buckets, columns, series: [{run, metric, source, count}]}), then per series per column
- * `count` little-endian Float64s, 8-byte aligned so they are viewed in place. A bucket without a
- * finite value has NaN points; it keeps its x range (lastX = end), as the JSON answer's reader did.
+ * `count` little-endian Float64s, 8-byte aligned so they are viewed in place: the series' columns are
+ * views into the answer (no copy, no object per bucket). A bucket without a finite value has NaN
+ * points; it keeps its x range (lastX = end), as the JSON answer's reader did.
  */
 export function decodeM4Columns(buffer: ArrayBuffer): M4ColumnsAnswer {
   const bytes = new Uint8Array(buffer);
@@ -137,12 +258,9 @@ export function decodeM4Columns(buffer: ArrayBuffer): M4ColumnsAnswer {
     const cols = header.columns.map(() => column(s.count));
     const [start, end, lastX, last, min, max] = M4_COLUMNS.map((c) => cols[index.get(c)!]!) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
     const [first, count] = OPTIONAL_COLUMNS.map((c) => (index.has(c) ? cols[index.get(c)!]! : null));
-    const buckets: M4Bucket[] = new Array(s.count);
-    for (let i = 0; i < s.count; i++) {
-      const empty = Number.isNaN(min[i]!);
-      buckets[i] = { xStart: start[i]!, xEnd: end[i]!, lastX: empty ? end[i]! : lastX[i]!, first: first ? first[i]! : NaN, min: min[i]!, max: max[i]!, last: last[i]!, count: count ? count[i]! : 0 };
-    }
-    return { run: s.run, metric: s.metric, source: s.source, buckets };
+    // An empty bucket's line x is its end (the server sends NaN there); the only write into the answer.
+    for (let i = 0; i < s.count; i++) if (Number.isNaN(min[i]!)) lastX[i] = end[i]!;
+    return m4Series(s.run, s.metric, new M4Columns(start, end, lastX, last, min, max, first, count), s.source);
   });
   return { xAxis: header.xAxis, buckets: header.buckets, series };
 }

@@ -3,7 +3,7 @@
 // faint behind, log y, a crosshair tooltip listing every series at the hovered x, and drag-to-zoom
 // (the owner re-requests buckets for the new range).
 
-import { m4Geometry, niceTicks, pxToX, type M4Bucket, type Viewport } from '../lib/m4';
+import { m4Geometry, niceTicks, pxToX, type M4Columns, type Viewport } from '../lib/m4';
 import { smooth, type SmoothingSettings } from '../lib/smoothing';
 import { formatValue } from '../lib/runs';
 import { h } from './dom';
@@ -12,7 +12,8 @@ export interface PlotSeries {
   id: string;
   label: string;
   colour: string;
-  buckets: M4Bucket[];
+  /** The series' M4 buckets as columns (drawn with no object per bucket). */
+  data: M4Columns;
   /** Optional aggregation band (e.g. stderr) drawn instead of the buckets' own min–max. */
   band?: { x: number; lo: number; hi: number }[];
 }
@@ -38,6 +39,9 @@ function themeColours(): { bg: string; fg: string; grid: string } {
 }
 
 const MARGIN = { left: 56, right: 12, top: 8, bottom: 26 };
+
+/** The plot's horizontal margins (axis labels): the plot area is the canvas width less these. */
+export const PLOT_MARGIN_X = MARGIN.left + MARGIN.right;
 const HEIGHT = 230;
 
 export class LinePlot {
@@ -76,9 +80,16 @@ export class LinePlot {
     this.smoothed.clear();
     if (settings.smoothing.kind !== 'none') {
       for (const s of series) {
-        const pts = s.buckets.filter((b) => Number.isFinite(b.last));
-        const xs = Float64Array.from(pts, (b) => b.lastX);
-        const ys = Float64Array.from(pts, (b) => b.last);
+        const { lastX, last } = s.data;
+        let n = 0;
+        for (let i = 0; i < last.length; i++) if (Number.isFinite(last[i]!)) n++;
+        const xs = new Float64Array(n);
+        const ys = new Float64Array(n);
+        for (let i = 0, k = 0; i < last.length; i++) {
+          if (!Number.isFinite(last[i]!)) continue;
+          xs[k] = lastX[i]!;
+          ys[k++] = last[i]!;
+        }
         this.smoothed.set(s.id, { xs, ys: smooth(xs, ys, settings.smoothing) });
       }
     }
@@ -142,16 +153,12 @@ export class LinePlot {
     ctx.clip();
     const smoothing = this.settings.smoothing.kind !== 'none';
     for (const s of this.series) {
-      const g = m4Geometry(s.buckets, vp);
+      const g = m4Geometry(s.data, vp);
       // Min–max extent per bucket: exact, at least a pixel wide, so no spike disappears.
-      // One path of rectangles, filled once: cheap on a CPU rasteriser, and overlaps don't double the alpha.
       ctx.fillStyle = s.colour;
+      ctx.strokeStyle = s.colour;
       ctx.globalAlpha = s.band ? 0.12 : 0.35;
-      ctx.beginPath();
-      for (let k = 0; k < g.bands.length; k += 4) {
-        ctx.rect(g.bands[k]!, g.bands[k + 2]!, g.bands[k + 1]! - g.bands[k]!, g.bands[k + 3]! - g.bands[k + 2]!);
-      }
-      ctx.fill();
+      drawExtents(ctx, g.bands, dpr);
       if (s.band && s.band.length) {
         ctx.globalAlpha = 0.25;
         ctx.beginPath();
@@ -161,8 +168,9 @@ export class LinePlot {
         ctx.fill();
       }
       ctx.globalAlpha = smoothing ? 0.3 : 1;
-      ctx.strokeStyle = s.colour;
-      ctx.lineWidth = 1.5;
+      // One CSS pixel: a hairline for the CPU rasteriser, which strokes wider lines (1.5 px) ~20× slower
+      // (the 100-run workspace spent seconds there).
+      ctx.lineWidth = 1;
       strokeLine(ctx, g.line);
       const sm = this.smoothed.get(s.id);
       if (sm) {
@@ -193,13 +201,15 @@ export class LinePlot {
     let y1 = -Infinity;
     const range = this.settings.xRange;
     for (const s of this.series) {
-      for (const b of s.buckets) {
-        if (!Number.isFinite(b.min)) continue;
-        if (range && (b.xEnd < range[0] || b.xStart > range[1])) continue;
-        if (b.xStart < x0) x0 = b.xStart;
-        if (b.lastX > x1) x1 = b.lastX;
-        if (b.min < y0) y0 = b.min;
-        if (b.max > y1) y1 = b.max;
+      // The buckets intersecting the zoom range (views, no copy).
+      const { start, lastX, min, max } = s.data.clip(range);
+      for (let i = 0; i < start.length; i++) {
+        const lo = min[i]!;
+        if (!Number.isFinite(lo)) continue;
+        if (start[i]! < x0) x0 = start[i]!;
+        if (lastX[i]! > x1) x1 = lastX[i]!;
+        if (lo < y0) y0 = lo;
+        if (max[i]! > y1) y1 = max[i]!;
       }
       for (const p of s.band ?? []) {
         if (p.lo < y0) y0 = p.lo;
@@ -246,8 +256,9 @@ export class LinePlot {
     const x = pxToX(e.offsetX, vp);
     const rows: HTMLElement[] = [];
     for (const s of this.series) {
-      const b = bucketAt(s.buckets, x);
-      if (!b || !Number.isFinite(b.last)) continue;
+      const i = s.data.nearest(x);
+      if (i < 0 || !Number.isFinite(s.data.last[i]!)) continue;
+      const b = s.data.bucket(i);
       const sm = this.smoothed.get(s.id);
       let value = formatValue(b.last);
       if (sm) {
@@ -293,6 +304,45 @@ function yPx(y: number, vp: Viewport): number {
   return vp.top + vp.height - ((y - vp.y0) / (vp.y1 - vp.y0 || 1)) * vp.height;
 }
 
+/**
+ * Draws the min–max extents (flat [left, right, top, bottom] rectangles, see m4Geometry): one up to a device
+ * pixel wide — every bucket when there is one per pixel — as a vertical one-device-pixel hairline over the
+ * whole pixels it touches (Skia's hairline path, ~20× cheaper on a CPU rasteriser than a path of
+ * rectangles: 100 runs × 20 panels took seconds); wider ones as pixel-aligned rectangles. Each kind is one
+ * path drawn once, so overlaps within a series don't double the alpha.
+ */
+function drawExtents(ctx: CanvasRenderingContext2D, bands: Float64Array, dpr: number): void {
+  const pixel = 1 / dpr;
+  let wide = false;
+  ctx.lineWidth = pixel;
+  ctx.beginPath();
+  for (let k = 0; k < bands.length; k += 4) {
+    const left = bands[k]! * dpr;
+    const right = bands[k + 1]! * dpr;
+    if (right - left > 1.001) {
+      wide = true;
+      continue;
+    }
+    const x = (Math.floor((left + right) / 2) + 0.5) / dpr;
+    const top = Math.floor(bands[k + 2]! * dpr);
+    const bottom = Math.max(Math.ceil(bands[k + 3]! * dpr), top + 1);
+    ctx.moveTo(x, top / dpr);
+    ctx.lineTo(x, bottom / dpr);
+  }
+  ctx.stroke();
+  if (!wide) return;
+  ctx.beginPath();
+  for (let k = 0; k < bands.length; k += 4) {
+    const left = Math.floor(bands[k]! * dpr);
+    const right = Math.ceil(bands[k + 1]! * dpr);
+    if (bands[k + 1]! * dpr - bands[k]! * dpr <= 1.001) continue;
+    const top = Math.floor(bands[k + 2]! * dpr);
+    const bottom = Math.max(Math.ceil(bands[k + 3]! * dpr), top + 1);
+    ctx.rect(left / dpr, top / dpr, (right - left) / dpr, (bottom - top) / dpr);
+  }
+  ctx.fill();
+}
+
 function strokeLine(ctx: CanvasRenderingContext2D, line: Float64Array): void {
   if (line.length < 2) return;
   ctx.beginPath();
@@ -300,21 +350,6 @@ function strokeLine(ctx: CanvasRenderingContext2D, line: Float64Array): void {
   for (let i = 2; i < line.length; i += 2) ctx.lineTo(line[i]!, line[i + 1]!);
   if (line.length === 2) ctx.lineTo(line[0]! + 1, line[1]!);
   ctx.stroke();
-}
-
-function bucketAt(buckets: readonly M4Bucket[], x: number): M4Bucket | undefined {
-  let lo = 0;
-  let hi = buckets.length - 1;
-  if (hi < 0) return undefined;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (buckets[mid]!.xEnd < x) lo = mid + 1;
-    else hi = mid;
-  }
-  const b = buckets[lo]!;
-  const prev = buckets[lo - 1];
-  if (prev && Math.abs(prev.lastX - x) < Math.abs(b.lastX - x)) return prev;
-  return b;
 }
 
 function nearestIndex(xs: Float64Array, x: number): number {

@@ -2,7 +2,7 @@
 // key with a series per run, over relative time. Used by the run page and the workspace's System section.
 
 import { api, type Run, type SystemMetrics } from '../lib/api';
-import { bucketize } from '../lib/m4';
+import { bucketize, M4Columns } from '../lib/m4';
 import { h } from './dom';
 import { LinePlot, type PlotSeries } from './lineplot';
 
@@ -32,7 +32,7 @@ export async function systemMetricsGrid(runs: readonly SystemRun[]): Promise<HTM
         const xKey = r.data.keys.includes('_runtime') ? '_runtime' : '_timestamp';
         const xs = Float64Array.from(rows, (row, i) => (typeof row[xKey] === 'number' ? (row[xKey] as number) : i));
         const ys = Float64Array.from(rows, (row) => (typeof row[key] === 'number' ? (row[key] as number) : NaN));
-        series.push({ id: `${r.run.id}/${key}`, label: r.label, colour: r.colour, buckets: bucketize(xs, ys, Math.min(1000, xs.length), xs[0] ?? 0, xs[xs.length - 1] ?? 1) });
+        series.push({ id: `${r.run.id}/${key}`, label: r.label, colour: r.colour, data: M4Columns.fromBuckets(bucketize(xs, ys, Math.min(1000, xs.length), xs[0] ?? 0, xs[xs.length - 1] ?? 1)) });
       }
       plot.setData(series, { smoothing: { kind: 'none', param: 0 }, logY: false, xLabel: 'Relative time (s)', xRange: null });
     }

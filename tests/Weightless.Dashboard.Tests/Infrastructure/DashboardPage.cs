@@ -23,9 +23,10 @@ public static class DashboardPage
 
     /// <summary>
     /// The first-render timeline (window.__weightless.timeline(): the dashboard's marks and the requests
-    /// with their server timings), one line per entry, ms after navigation start.
+    /// with their server timings), one line per entry, ms after navigation start; only the entries that
+    /// start after <paramref name="after"/> ms (e.g. a zoom's requests).
     /// </summary>
-    public static async Task<string> TimelineAsync(IPage page)
+    public static async Task<string> TimelineAsync(IPage page, double after = double.NegativeInfinity)
     {
         var entries = JsonDocument.Parse(await page.EvaluateAsync<string>("() => JSON.stringify(window.__weightless.timeline())")).RootElement;
         var lines = new System.Text.StringBuilder("    timeline (ms after navigation start):");
@@ -33,6 +34,10 @@ public static class DashboardPage
         {
             var name = entry.GetProperty("name").GetString();
             var start = entry.GetProperty("start").GetDouble();
+            if (start <= after)
+            {
+                continue;
+            }
             if (entry.GetProperty("kind").GetString() == "mark")
             {
                 lines.Append(System.Globalization.CultureInfo.InvariantCulture, $"\n    {start,7:F0}  {name}");

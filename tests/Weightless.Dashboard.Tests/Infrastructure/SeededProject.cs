@@ -119,7 +119,8 @@ internal sealed class SeededProject(IServiceProvider services, string entity, st
     /// <c>f(metric, step)</c>), posted in batches of <paramref name="batch"/> lines as file_stream would.
     /// A metric named "spike" is 1 except 100 at <paramref name="spikeStep"/>. <paramref name="timeKeys"/>:
     /// also log _runtime and _timestamp (the relative and wall time x axes). <paramref name="from"/>: the
-    /// first line to post (a resumed seed posts the lines a run does not have yet; line i is step i).
+    /// first line to post (a resumed seed posts the lines a run does not have yet; line i is step i). Ends as the
+    /// run completes: its pending rollup pages are written.
     /// </summary>
     public async Task AppendHistoryAsync(string runId, IReadOnlyList<string> metrics, long steps, long spikeStep = -1, int batch = 20_000, bool timeKeys = true, long from = 0)
     {
@@ -148,6 +149,9 @@ internal sealed class SeededProject(IServiceProvider services, string entity, st
             }
             await history.AppendHistoryAsync(key, offset, lines);
         }
+        // The seeded runs are finished: a completing run's file_stream writes its pending rollup pages,
+        // so its charts read pages, not the raw tail.
+        await history.FlushRollupsAsync(key);
     }
 
     /// <summary>System metrics, console output (ANSI colours, stderr) and a file of one run.</summary>
