@@ -18,7 +18,7 @@ namespace Weightless.Dashboard.Tests;
 /// HistoryStore in 50,000-line posts, WEIGHTLESS_DASHBOARD_PERF_SEED_PARALLEL (default 4) runs at a
 /// time; raise the steps for the 100,000-step figure, and set WEIGHTLESS_DASHBOARD_PERF_PREFIX
 /// (see <see cref="DashboardHost.PersistentPrefix"/>) to seed once and measure many times;
-/// WEIGHTLESS_DASHBOARD_PERF_PLANS=3 times only the cold and two default first renders.
+/// WEIGHTLESS_DASHBOARD_PERF_PLANS=2 times only the default view's cold and warm first renders (and zooms only it).
 /// </summary>
 [Collection(DashboardCollection.Name)]
 public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper output)
