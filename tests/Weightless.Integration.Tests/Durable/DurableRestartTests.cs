@@ -37,22 +37,34 @@ public sealed class DurableRestartTests(ITestOutputHelper output)
             await first.WaitUntilHealthyAsync(Generous);
             output.WriteLine($"first dev host (pid {first.Id}) healthy after {clock.ElapsedMilliseconds} ms");
             using var admin = SelfCheckDriver.WithKey(new HttpClient { BaseAddress = first.BaseAddress }, adminKey);
-            instanceId = await SelfCheckDriver.StartAsync(admin, steps: 3, delaySeconds: 8);
-            var started = Stopwatch.StartNew();
-
             // Kill as soon as the first step has left its row: the orchestration is then between
-            // step 1 and its 8 s timer, with steps 2 and 3 still to run.
+            // step 1 and its 8 s timer, with steps 2 and 3 still to run. Once, in a loaded suite, a whole
+            // self-check was done before the kill: then the precondition is missing, not the behaviour,
+            // and a second self-check on the same host is tried (the start's answer time is logged, to
+            // tell a stalled machine from timers firing early if it happens again).
             IReadOnlyList<int> steps = [];
-            while (steps.Count == 0)
+            var attempt = 0;
+            do
             {
-                Assert.True(started.Elapsed < Generous, "The first step did not run: " + first.RecentOutput);
-                Assert.False(first.HasExited, "The dev host died by itself: " + first.RecentOutput);
-                await Task.Delay(50);
-                steps = await SelfCheckDriver.ReadStepsAsync(AzuriteFixture.ConnectionString, prefix, instanceId);
+                attempt++;
+                var starting = Stopwatch.StartNew();
+                instanceId = await SelfCheckDriver.StartAsync(admin, steps: 3, delaySeconds: 8);
+                output.WriteLine($"self-check {instanceId} started (attempt {attempt}); the start answered in {starting.ElapsedMilliseconds} ms");
+                var started = Stopwatch.StartNew();
+                steps = [];
+                while (steps.Count == 0)
+                {
+                    Assert.True(started.Elapsed < Generous, "The first step did not run: " + first.RecentOutput);
+                    Assert.False(first.HasExited, "The dev host died by itself: " + first.RecentOutput);
+                    await Task.Delay(50);
+                    steps = await SelfCheckDriver.ReadStepsAsync(AzuriteFixture.ConnectionString, prefix, instanceId);
+                }
+                output.WriteLine($"first step seen {started.ElapsedMilliseconds} ms after the start, with steps [{string.Join(",", steps)}] done");
             }
+            while (steps.Count == 3 && attempt < 2);
             first.Kill();
             firstStepWrittenAt = await SelfCheckDriver.StepWrittenAtAsync(AzuriteFixture.ConnectionString, prefix, instanceId, 1);
-            output.WriteLine($"killed pid {first.Id} {started.ElapsedMilliseconds} ms after the start, with steps [{string.Join(",", steps)}] done");
+            output.WriteLine($"killed pid {first.Id}");
             // Azure Storage timers may fire early (whole seconds, truncated), so on a loaded machine more
             // than one step can be done by now; what matters is that the kill came before the last one.
             Assert.True(steps.Count < 3, $"The orchestration finished before the kill: steps [{string.Join(",", steps)}]");
