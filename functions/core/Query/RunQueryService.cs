@@ -108,19 +108,7 @@ internal sealed class RunQueryService(
     /// </summary>
     public async Task<RunRow[]> RequireRunsAsync(Principal principal, string entity, string project, IReadOnlyList<string> runIds, Role role, int concurrency, CancellationToken cancellationToken, Func<CancellationToken, Task>? alongside = null)
     {
-        // The project row is read while the role is checked (one round trip less); a caller without the role gets
-        // the role check's 404 whatever the project read found.
-        var projectRead = runs.FindProjectAsync(entity, project, cancellationToken);
-        try
-        {
-            await tenancy.RequireRoleAsync(principal, entity, role, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await SettledAsync(projectRead).ConfigureAwait(false);
-            throw;
-        }
-        _ = await projectRead.ConfigureAwait(false) ?? throw new NotFoundException($"Project '{entity}/{project}' not found.");
+        await RequireProjectAsync(principal, entity, project, role, cancellationToken).ConfigureAwait(false);
         using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var concurrent = alongside is null ? Task.CompletedTask : Task.Run(() => alongside(work.Token), work.Token);
         var rows = new RunRow[runIds.Count];
