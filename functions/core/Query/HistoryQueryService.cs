@@ -351,6 +351,22 @@ internal sealed record M4SeriesResult(string Run, string Metric, string Source, 
 {
     public int Count => Steps?.Count ?? Values!.Count;
 
+    /// <summary>Bucket <paramref name="index"/> as both answers write it, whichever kind the series holds.</summary>
+    public M4WireBucket Bucket(int index)
+    {
+        if (Steps is { } steps)
+        {
+            var b = steps[index];
+            return new(b.StartStep, b.EndStep, b.Count, b.NonFiniteCount, XY(b.First), XY(b.Last), XY(b.Min), XY(b.Max));
+        }
+        var v = Values![index];
+        return new(v.Start, v.End, v.Count, v.NonFinite, XY(v.First), XY(v.Last), XY(v.Min), XY(v.Max));
+    }
+
+    private static (double X, double Y)? XY(M4Point? point) => point is { } p ? (p.Step, p.Value) : null;
+
+    private static (double X, double Y)? XY(M4PointDto? point) => point is { } p ? (p.X, p.Y) : null;
+
     public M4SeriesDto ToDto() => new(Run, Metric, Values ?? Steps!.Select(ToDto).ToList(), Source);
 
     private static M4BucketDto ToDto(M4Bucket b) => new(
@@ -358,6 +374,9 @@ internal sealed record M4SeriesResult(string Run, string Metric, string Source, 
 
     private static M4PointDto? Point(M4Point? p) => p is { } point ? new M4PointDto(point.Step, point.Value) : null;
 }
+
+/// <summary>One bucket as the answers write it (steps or real-valued x alike); points are absent where the bucket has none.</summary>
+internal readonly record struct M4WireBucket(double Start, double End, long Count, long NonFinite, (double X, double Y)? First, (double X, double Y)? Last, (double X, double Y)? Min, (double X, double Y)? Max);
 
 /// <summary>An M4 answer as the engine made it (see <see cref="M4SeriesResult"/>); as JSON it is exactly its <see cref="ToDto"/>.</summary>
 [JsonConverter(typeof(M4ResultJsonConverter))]
@@ -392,19 +411,9 @@ internal sealed class M4ResultJsonConverter : JsonConverter<M4Result>
             writer.WriteString("run", series.Run);
             writer.WriteString("metric", series.Metric);
             writer.WriteStartArray("buckets");
-            if (series.Steps is { } steps)
+            for (var i = 0; i < series.Count; i++)
             {
-                foreach (var b in steps)
-                {
-                    Bucket(writer, b.StartStep, b.EndStep, b.Count, b.NonFiniteCount, XY(b.First), XY(b.Last), XY(b.Min), XY(b.Max));
-                }
-            }
-            else
-            {
-                foreach (var b in series.Values!)
-                {
-                    Bucket(writer, b.Start, b.End, b.Count, b.NonFinite, XY(b.First), XY(b.Last), XY(b.Min), XY(b.Max));
-                }
+                Bucket(writer, series.Bucket(i));
             }
             writer.WriteEndArray();
             writer.WriteString("source", series.Source);
@@ -415,23 +424,19 @@ internal sealed class M4ResultJsonConverter : JsonConverter<M4Result>
     }
 
     /// <summary>One bucket object: its bounds, counts and the points it has.</summary>
-    private static void Bucket(Utf8JsonWriter writer, double start, double end, long count, long nonFinite, (double X, double Y)? first, (double X, double Y)? last, (double X, double Y)? min, (double X, double Y)? max)
+    private static void Bucket(Utf8JsonWriter writer, M4WireBucket bucket)
     {
         writer.WriteStartObject();
-        Number(writer, "start", start);
-        Number(writer, "end", end);
-        writer.WriteNumber("count", count);
-        writer.WriteNumber("nonFinite", nonFinite);
-        Point(writer, "first", first);
-        Point(writer, "last", last);
-        Point(writer, "min", min);
-        Point(writer, "max", max);
+        Number(writer, "start", bucket.Start);
+        Number(writer, "end", bucket.End);
+        writer.WriteNumber("count", bucket.Count);
+        writer.WriteNumber("nonFinite", bucket.NonFinite);
+        Point(writer, "first", bucket.First);
+        Point(writer, "last", bucket.Last);
+        Point(writer, "min", bucket.Min);
+        Point(writer, "max", bucket.Max);
         writer.WriteEndObject();
     }
-
-    private static (double X, double Y)? XY(M4Point? point) => point is { } p ? (p.Step, p.Value) : null;
-
-    private static (double X, double Y)? XY(M4PointDto? point) => point is { } p ? (p.X, p.Y) : null;
 
     private static void Point(Utf8JsonWriter writer, string name, (double X, double Y)? point)
     {

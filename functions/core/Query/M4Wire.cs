@@ -77,55 +77,24 @@ internal static class M4Wire
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), (uint)headerLength);
         json.CopyTo(bytes, 8);
         bytes.AsSpan(8 + json.Length, headerLength - json.Length).Fill((byte)' ');
-        var stepSelectors = columns.Select(StepSelector).ToArray();
-        var valueSelectors = columns.Select(ValueSelector).ToArray();
+        var selectors = columns.Select(Selector).ToArray();
         var body = bytes.AsSpan(bodyStart);
         var position = 0;
         foreach (var series in response.Series)
         {
-            for (var c = 0; c < columns.Count; c++)
+            foreach (var select in selectors)
             {
-                if (series.Steps is { } steps)
+                for (var i = 0; i < series.Count; i++)
                 {
-                    var select = stepSelectors[c];
-                    foreach (var bucket in steps)
-                    {
-                        BinaryPrimitives.WriteDoubleLittleEndian(body[position..], select(bucket));
-                        position += sizeof(double);
-                    }
-                }
-                else
-                {
-                    var select = valueSelectors[c];
-                    foreach (var bucket in series.Values!)
-                    {
-                        BinaryPrimitives.WriteDoubleLittleEndian(body[position..], select(bucket));
-                        position += sizeof(double);
-                    }
+                    BinaryPrimitives.WriteDoubleLittleEndian(body[position..], select(series.Bucket(i)));
+                    position += sizeof(double);
                 }
             }
         }
         return bytes;
     }
 
-    private static Func<M4Bucket, double> StepSelector(string column) => column switch
-    {
-        "start" => b => b.StartStep,
-        "end" => b => b.EndStep,
-        "count" => b => b.Count,
-        "nonFinite" => b => b.NonFiniteCount,
-        "firstX" => b => b.First?.Step ?? double.NaN,
-        "firstY" => b => b.First?.Value ?? double.NaN,
-        "lastX" => b => b.Last?.Step ?? double.NaN,
-        "lastY" => b => b.Last?.Value ?? double.NaN,
-        "minX" => b => b.Min?.Step ?? double.NaN,
-        "minY" => b => b.Min?.Value ?? double.NaN,
-        "maxX" => b => b.Max?.Step ?? double.NaN,
-        "maxY" => b => b.Max?.Value ?? double.NaN,
-        _ => throw new ValidationFailedException($"Unknown column '{column}'.", "columns"),
-    };
-
-    private static Func<M4BucketDto, double> ValueSelector(string column) => column switch
+    private static Func<M4WireBucket, double> Selector(string column) => column switch
     {
         "start" => b => b.Start,
         "end" => b => b.End,
