@@ -92,5 +92,5 @@ internal interface IRunIndexSource
     /// Compacts the change log: raises its compaction mark to <paramref name="before"/>, then drops the
     /// entries older than that (bounded work per call).
     /// </summary>
-    Task PruneChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken);
+    Task CompactChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken);
 }

@@ -802,7 +802,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                 var settings = options.Value;
                 try
                 {
-                    await source.PruneChangesAsync(entity, project, watermark - settings.WatermarkMargin - RunChangeLog.Lease - settings.ChangeLogRetention, CancellationToken.None).ConfigureAwait(false);
+                    await source.CompactChangesAsync(entity, project, watermark - settings.WatermarkMargin - RunChangeLog.Lease - settings.ChangeLogRetention, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is WeightlessException or RequestFailedException)
                 {

@@ -49,7 +49,7 @@ internal sealed class RunStoreIndexSource(StorageAccount storage, RunService run
     /// <summary>At most this many entries are deleted per compaction (a bulk seed's worth of 100,000 runs in one).</summary>
     private const int CompactionBatch = 100_000;
 
-    public Task PruneChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken) =>
+    public Task CompactChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken) =>
         RunChangeLog.CompactAsync(storage, entity, project, before, CompactionBatch, cancellationToken);
 
     /// <summary>

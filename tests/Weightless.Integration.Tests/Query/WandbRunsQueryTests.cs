@@ -435,7 +435,7 @@ public sealed class WandbRunsQueryTests(WandbTestHost host) : IClassFixture<Wand
         // A compaction past every entry so far (as saves a lease and more after a later snapshot would do):
         // the log is empty, the mark says so, and a change made now still reaches an index whose window
         // starts before the mark, through a rebuild from the runs when its snapshot is older than the mark.
-        await inner.PruneChangesAsync(user, "compact", DateTimeOffset.UtcNow, CancellationToken.None);
+        await inner.CompactChangesAsync(user, "compact", DateTimeOffset.UtcNow, CancellationToken.None);
         Assert.Empty(await RunChangeLog.ReadSinceAsync(storage, user, "compact", DateTimeOffset.MinValue, CancellationToken.None));
         Assert.True(await MarkAsync() > mark);
         await host.DataAsync(key, WandbDocuments.UpsertBucket, new { entity = user, project = "compact", name = runs[1].Name, summaryMetrics = "{\"loss\": 7}" });
@@ -443,7 +443,7 @@ public sealed class WandbRunsQueryTests(WandbTestHost host) : IClassFixture<Wand
         Assert.Equal((42.0, 7.0), both);
         Assert.Equal(fullReadsBefore + 1, idleSource.FullReads);
         // The mark never moves back.
-        await inner.PruneChangesAsync(user, "compact", DateTimeOffset.UtcNow - TimeSpan.FromHours(1), CancellationToken.None);
+        await inner.CompactChangesAsync(user, "compact", DateTimeOffset.UtcNow - TimeSpan.FromHours(1), CancellationToken.None);
         Assert.True(await MarkAsync() > mark);
     }
 
@@ -498,8 +498,8 @@ public sealed class WandbRunsQueryTests(WandbTestHost host) : IClassFixture<Wand
         public Task<RunIndexDelta> ReadRunsAsync(string entity, string project, IReadOnlyCollection<string> runIds, CancellationToken cancellationToken) =>
             inner.ReadRunsAsync(entity, project, runIds, cancellationToken);
 
-        public Task PruneChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken) =>
-            inner.PruneChangesAsync(entity, project, before, cancellationToken);
+        public Task CompactChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken) =>
+            inner.CompactChangesAsync(entity, project, before, cancellationToken);
     }
 
     private sealed class CountingSource(IRunIndexSource inner) : IRunIndexSource
@@ -523,8 +523,8 @@ public sealed class WandbRunsQueryTests(WandbTestHost host) : IClassFixture<Wand
             return inner.ReadRunsAsync(entity, project, runIds, cancellationToken);
         }
 
-        public Task PruneChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken) =>
-            inner.PruneChangesAsync(entity, project, before, cancellationToken);
+        public Task CompactChangesAsync(string entity, string project, DateTimeOffset before, CancellationToken cancellationToken) =>
+            inner.CompactChangesAsync(entity, project, before, cancellationToken);
     }
 
     [Fact]
