@@ -6,6 +6,7 @@ import { mark, timeline } from './lib/perf';
 import { api, ApiError, requestLog, setUnauthenticatedHandler } from './lib/api';
 import { entraConfig, hasCredential, setApiKey, signInWithEntra, signOut } from './lib/auth';
 import { decodeViewState, encodeViewState, parseRoute, routePath, type Route, type ViewState } from './lib/urlstate';
+import { formatDateTime } from './lib/runs';
 import { clear, h } from './ui/dom';
 import { renderRunPage } from './ui/runpage';
 import { WorkspacePage } from './ui/workspace';
@@ -142,7 +143,7 @@ async function projectsPage(entity: string): Promise<HTMLElement> {
                 null,
                 h('td', null, h('a', { href: `/${encodeURIComponent(entity)}/${encodeURIComponent(p.name)}`, 'data-nav': '' }, p.name)),
                 h('td.num', null, String(p.runCount)),
-                h('td', null, p.lastRunCreatedAt ? new Date(p.lastRunCreatedAt).toLocaleString() : ''),
+                h('td', null, p.lastRunCreatedAt ? formatDateTime(p.lastRunCreatedAt) : ''),
               ),
             ),
           ),

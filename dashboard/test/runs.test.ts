@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Run } from '../src/lib/api';
-import { filterRuns, groupRuns, runField, runsToCsv, sortRuns } from '../src/lib/runs';
+import { filterRuns, formatDateTime, groupRuns, runField, runsToCsv, sortRuns } from '../src/lib/runs';
 
 function makeRuns(n: number): Run[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -68,5 +68,16 @@ describe('runs table operations', () => {
   it('exports the current view as CSV with quoting', () => {
     const csv = runsToCsv([{ ...runs[0]!, displayName: 'a, "b"' }], [{ key: 'displayName', label: 'Name' }, { key: 'config.lr', label: 'lr' }, { key: 'tags', label: 'Tags' }]);
     expect(csv).toBe('id,Name,lr,Tags\r\nr00000,"a, ""b""",0.001,baseline\r\n');
+  });
+});
+
+describe('formatDateTime', () => {
+  it('writes what Date.toLocaleString writes, from an ISO string, milliseconds or a Date', () => {
+    for (const iso of ['2026-01-01T00:00:00.000Z', '2026-11-29T23:59:59.999Z', '1999-07-04T12:30:05.000Z']) {
+      const expected = new Date(iso).toLocaleString();
+      expect(formatDateTime(iso)).toBe(expected);
+      expect(formatDateTime(Date.parse(iso))).toBe(expected);
+      expect(formatDateTime(new Date(iso))).toBe(expected);
+    }
   });
 });

@@ -217,6 +217,13 @@ export function formatValue(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** Date and time as Date.toLocaleString() writes them, with one formatter (each toLocaleString call builds its own: ~0.5 ms). */
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+
+export function formatDateTime(value: string | number | Date): string {
+  return DATE_TIME.format(new Date(value));
+}
+
 export function formatDuration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '';
   const s = Math.round(seconds);

@@ -4,7 +4,7 @@
 import { parseAnsi } from '../lib/ansi';
 import { api, type Run } from '../lib/api';
 import { automaticSections } from '../lib/layout';
-import { formatDuration, formatValue, runColour } from '../lib/runs';
+import { formatDateTime, formatDuration, formatValue, runColour } from '../lib/runs';
 import type { RunTab, ViewState } from '../lib/urlstate';
 import { ChartsArea } from './charts';
 import { h } from './dom';
@@ -96,8 +96,8 @@ function overview(run: Run): HTMLElement {
   const meta: [string, unknown][] = [
     ['State', h(`span.state.state-${run.state}`, null, run.state)],
     ['Run id', run.id],
-    ['Created', new Date(run.createdAt).toLocaleString()],
-    ['Last heartbeat', new Date(run.heartbeatAt).toLocaleString()],
+    ['Created', formatDateTime(run.createdAt)],
+    ['Last heartbeat', formatDateTime(run.heartbeatAt)],
     ['Runtime', formatDuration(run.runtime)],
     ['User', run.user],
     ['Host', run.host],
@@ -184,7 +184,7 @@ async function files(run: Run): Promise<HTMLElement> {
     'table.files',
     null,
     h('thead', null, h('tr', null, h('th', null, 'Name'), h('th', null, 'Size'), h('th', null, 'Updated'))),
-    h('tbody', null, ...page.files.map((f) => h('tr', null, h('td', null, h('a', { href: f.url, download: f.name, rel: 'noopener' }, f.name)), h('td', null, f.sizeBytes !== undefined ? formatBytes(f.sizeBytes) : ''), h('td', null, f.updatedAt ? new Date(f.updatedAt).toLocaleString() : '')))),
+    h('tbody', null, ...page.files.map((f) => h('tr', null, h('td', null, h('a', { href: f.url, download: f.name, rel: 'noopener' }, f.name)), h('td', null, f.sizeBytes !== undefined ? formatBytes(f.sizeBytes) : ''), h('td', null, f.updatedAt ? formatDateTime(f.updatedAt) : '')))),
   );
 }
 

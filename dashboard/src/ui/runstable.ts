@@ -2,7 +2,7 @@
 // smoothly), sortable by any column, with group header rows, eye toggles and run colours.
 
 import type { Run } from '../lib/api';
-import { formatDuration, formatValue, runField, type RunGroup } from '../lib/runs';
+import { formatDateTime, formatDuration, formatValue, runField, type RunGroup } from '../lib/runs';
 import type { SortSpec } from '../lib/urlstate';
 import { h } from './dom';
 
@@ -155,7 +155,7 @@ export class RunsTable {
       case 'state':
         return h(`span.state.state-${run.state}`, null, run.state);
       case 'createdAt':
-        return new Date(run.createdAt).toLocaleString();
+        return formatDateTime(run.createdAt);
       case 'runtime':
         return formatDuration(run.runtime);
       case 'tags':

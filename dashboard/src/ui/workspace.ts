@@ -141,6 +141,13 @@ export class WorkspacePage {
       return;
     }
     this.timings.runsLoadMs = performance.now() - t0;
+    if (this.earlyKeys) {
+      // The newest runs' keys were asked for with the list (and are usually in): with them in place the
+      // charts' requests go out before the table renders (apply).
+      this.state = state;
+      this.updateView();
+      await this.keysLoad?.promise;
+    }
     this.apply(state);
   }
 
@@ -151,11 +158,23 @@ export class WorkspacePage {
       state.xAxis !== this.state.xAxis ||
       JSON.stringify(state.zoom) !== JSON.stringify(this.state.zoom);
     this.state = state;
-    this.refreshTable();
+    this.updateView();
     this.renderToolbar();
     this.renderChartBar();
-    this.refreshCharts(chartsChanged);
+    // The charts first: with their runs' keys at hand their M4 requests are made now, and the table
+    // renders in the next task, once they went out (a request's headers are awaited, so it leaves only when
+    // this task ends), while the server works on them. Its viewport has a fixed height: the panels'
+    // positions, which decide what is on screen, do not wait for its rows.
+    void this.refreshCharts(chartsChanged);
+    clearTimeout(this.tableTimer);
+    this.tableTimer = window.setTimeout(() => {
+      this.renderTable();
+      mark('table:done');
+    }, 0);
   }
+
+  /** The table render apply() left for the next task. */
+  private tableTimer = 0;
 
   /** Saves the layout on the server; when it changed elsewhere meanwhile, shows the server's instead. */
   private renderSystem(): void {
@@ -220,12 +239,23 @@ export class WorkspacePage {
 
   /** Filter, sort and group the loaded runs; re-render the table. */
   private refreshTable(): void {
+    clearTimeout(this.tableTimer);
+    this.updateView();
+    this.renderTable();
+  }
+
+  /** Filters and sorts the runs (the table's rows, and the charts' runs in that order). */
+  private updateView(): void {
     const t0 = performance.now();
     const filtered = filterRuns(this.runs, this.state.filter, this.state.search);
     this.view = sortRuns(filtered, this.state.sort);
     this.timings.filterSortMs = performance.now() - t0;
     // The charted runs' history keys are asked for before the table renders (the panels wait for them).
     void this.loadKeys(this.chartRuns());
+  }
+
+  private renderTable(): void {
+    const t0 = performance.now();
     const rows: TableRow[] = [];
     if (this.state.groupBy) {
       for (const g of groupRuns(this.view, this.state.groupBy)) {
@@ -238,7 +268,7 @@ export class WorkspacePage {
     }
     const shown = new Set(this.chartRuns().map((r) => r.id));
     this.table.setData(rows, this.columns(), shown, (id) => this.colour(id), this.state.sort);
-    this.timings.tableMs = performance.now() - t0;
+    this.timings.tableMs = this.timings.filterSortMs + performance.now() - t0;
     const hiddenCount = this.view.filter((r) => this.state.hidden.includes(r.id)).length;
     this.status.textContent = `${this.view.length} of ${this.runs.length} runs · ${shown.size} visualized${this.view.length - hiddenCount > shown.size ? ` (charts show the first ${this.state.firstN})` : ''}`;
   }
@@ -562,7 +592,8 @@ export class WorkspacePage {
   /** Re-request buckets when the runs, x axis, zoom or panels changed; otherwise only re-style. */
   private async refreshCharts(force: boolean): Promise<void> {
     const runs = this.chartRuns();
-    await this.loadKeys(runs);
+    // Keys already loaded: no await, so the panels are planned and their requests sent before the caller goes on.
+    if (runs.map((r) => r.id).join('\n') !== this.keysFor) await this.loadKeys(runs);
     const t0 = performance.now();
     const groups: ChartGroup[] | null = this.state.groupBy
       ? groupRuns(runs, this.state.groupBy).map((g, i) => ({ key: g.key, label: g.label, colour: PALETTE[i % PALETTE.length]!, runIds: g.runs.map((r) => r.id) }))
