@@ -18,12 +18,29 @@ namespace Weightless.Dashboard.Tests;
 /// HistoryStore in 50,000-line posts, WEIGHTLESS_DASHBOARD_PERF_SEED_PARALLEL (default 4) runs at a
 /// time; raise the steps for the issue's 100,000-step figure, and set WEIGHTLESS_DASHBOARD_PERF_PREFIX
 /// (see <see cref="DashboardHost.PersistentPrefix"/>) to seed once and measure many times;
-/// WEIGHTLESS_DASHBOARD_PERF_PLANS=3 times only the default view's cold and two warm first renders (and zooms only it).
+/// WEIGHTLESS_DASHBOARD_PERF_PLANS=3 times only the default view's cold and two warm first renders (and zooms only it);
+/// WEIGHTLESS_DASHBOARD_PERF_WARM sets how many warm ones, WEIGHTLESS_DASHBOARD_PERF_SETTINGS a script run before each.
 /// </summary>
 [Collection(DashboardCollection.Name)]
 public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper output)
 {
     private const int Metrics = 20;
+
+    private static int _profiles;
+
+    /// <summary>Resolves once the charts are ready (body[data-charts-ready] set), or fails after the given milliseconds.</summary>
+    private const string ChartsReadyScript = """
+        timeout => new Promise((resolve, reject) => {
+          if (document.body.dataset.chartsReady) return resolve(true);
+          const observer = new MutationObserver(() => {
+            if (document.body.dataset.chartsReady) { observer.disconnect(); resolve(true); }
+          });
+          observer.observe(document.body, { attributes: true, attributeFilter: ['data-charts-ready'] });
+          setTimeout(() => { observer.disconnect(); reject(new Error('The charts were not ready in time.')); }, timeout);
+        })
+        """;
+
+    private static int _traces;
 
     private static int Setting(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
@@ -56,25 +73,30 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         // on-screen panels, then one for the rest); then the same with other plans (one request per panel,
         // one for all panels, the JSON answer). The first load warms the server's caches.
         var all = $"?first={runs}";
+        // WEIGHTLESS_DASHBOARD_PERF_WARM: how many warm loads of the default view follow the first (2; the
+        // server's code is still warming up on the second); WEIGHTLESS_DASHBOARD_PERF_SETTINGS: a script run
+        // before every default-view load (e.g. a tuning knob in localStorage, for a before/after).
+        var warmLoads = Setting("WEIGHTLESS_DASHBOARD_PERF_WARM", 2);
+        var defaultSettings = Environment.GetEnvironmentVariable("WEIGHTLESS_DASHBOARD_PERF_SETTINGS") ?? "";
         var plans = new (string Settings, string Query, string Label)[]
         {
-            ("", "", "default view (first 10 runs), first load on this host (cold server caches)"),
-            ("", "", "default view (first 10 runs), warm"),
-            ("", "", "default view (first 10 runs), warm again (the server's code is still warming up on the second load)"),
+            (defaultSettings, "", "default view (first 10 runs), first load on this host (cold server caches)"),
+        }.Concat(Enumerable.Range(1, warmLoads).Select(i => (defaultSettings, "", $"default view (first 10 runs), warm load {i}"))).Concat(new (string Settings, string Query, string Label)[]
+        {
             ("", all, $"{all} (all runs on the charts), first load of these runs"),
             ("", all, $"{all} again (the machine is shared: the spread of two loads)"),
             ("localStorage.setItem('weightless.m4Format', 'json');", all, $"{all} with the JSON M4 answer (before the columns format)"),
             ("localStorage.setItem('weightless.m4PanelsPerRequest', '1');", all, $"{all}, 1 request per panel"),
             ("localStorage.setItem('weightless.m4OnScreenFirst', '2');", all, $"{all}, 1 request for all panels"),
-        };
+        }).ToArray();
         // Beyond the default 20 runs only the three default-view and two all-runs loads are timed (each load is long).
         // WEIGHTLESS_DASHBOARD_PERF_PLANS: time only the first N of them (a quick before/after).
-        var timed = Math.Min(Setting("WEIGHTLESS_DASHBOARD_PERF_PLANS", plans.Length), runs > 20 ? 5 : plans.Length);
+        var timed = Math.Min(Setting("WEIGHTLESS_DASHBOARD_PERF_PLANS", plans.Length), runs > 20 ? 3 + warmLoads : plans.Length);
         foreach (var (settings, query, label) in plans.Take(timed))
         {
             var (firstPanel, allPanels, m4, timeline) = await FirstRenderAsync(project, query, settings);
             output.WriteLine($"workspace first render, {Metrics} panels, {label}: first panel drawn {firstPanel:F0} ms after navigation start, all {Metrics} panels loaded and drawn {allPanels:F0} ms (goal < 2000 ms); M4 requests (ms, request to response end): {string.Join(", ", m4.Select(t => t.ToString("F0", CultureInfo.InvariantCulture)))}");
-            if (settings.Length == 0)
+            if (query.Length == 0)
             {
                 output.WriteLine(timeline);
             }
@@ -83,7 +105,7 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         await CompareM4FormatsAsync(project, runs, metrics);
 
         await ZoomAsync(project, "", "default view (first 10 runs)");
-        if (timed > 3)
+        if (timed > 1 + warmLoads)
         {
             // (At 100 runs × 100,000 steps the re-bucketed answer takes minutes: PLANS=3 leaves it out.)
             await ZoomAsync(project, all, $"{all}");
@@ -183,8 +205,58 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         {
             await page.Context.AddInitScriptAsync(settings);
         }
+        // WEIGHTLESS_DASHBOARD_PERF_PROFILE: a folder to save each load's JavaScript CPU profile in (where the page's main thread went).
+        var profileFolder = Environment.GetEnvironmentVariable("WEIGHTLESS_DASHBOARD_PERF_PROFILE");
+        ICDPSession? profiler = null;
+        if (profileFolder is { Length: > 0 })
+        {
+            profiler = await page.Context.NewCDPSessionAsync(page);
+            await profiler.SendAsync("Profiler.enable");
+            await profiler.SendAsync("Profiler.setSamplingInterval", new Dictionary<string, object> { ["interval"] = 200 });
+            await profiler.SendAsync("Profiler.start");
+        }
+        // WEIGHTLESS_DASHBOARD_PERF_TRACE: a folder to save each load's Chromium trace in (style, layout, paint, raster per thread).
+        var traceFolder = Environment.GetEnvironmentVariable("WEIGHTLESS_DASHBOARD_PERF_TRACE");
+        ICDPSession? tracer = null;
+        var traceEvents = new List<string>();
+        var traceDone = new TaskCompletionSource();
+        if (traceFolder is { Length: > 0 })
+        {
+            tracer = await host.Browser.NewBrowserCDPSessionAsync();
+            tracer.Event("Tracing.dataCollected").OnEvent += (_, e) =>
+            {
+                foreach (var item in e!.Value.GetProperty("value").EnumerateArray())
+                {
+                    traceEvents.Add(item.GetRawText());
+                }
+            };
+            tracer.Event("Tracing.tracingComplete").OnEvent += (_, _) => traceDone.TrySetResult();
+            await tracer.SendAsync("Tracing.start", new Dictionary<string, object>
+            {
+                ["categories"] = "devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing,toplevel,v8.execute,blink,cc,gpu,disabled-by-default-devtools.timeline.frame",
+                ["transferMode"] = "ReportEvents",
+            });
+        }
         await page.GotoAsync($"/{DashboardHost.Entity}/{project}{query}");
-        await page.WaitForFunctionAsync("() => document.body.dataset.chartsReady", null, new() { Timeout = 600_000 });
+        // Waits in the page itself (a mutation observer) rather than with WaitForFunctionAsync: that injects
+        // Playwright's selector engine into the page first, ~130 ms of the page's main thread mid-render.
+        await page.EvaluateAsync(ChartsReadyScript, 600_000);
+        if (tracer is not null)
+        {
+            await tracer.SendAsync("Tracing.end");
+            await traceDone.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            Directory.CreateDirectory(traceFolder!);
+            await File.WriteAllTextAsync(Path.Combine(traceFolder!, $"load-{Interlocked.Increment(ref _traces)}.json"), "{\"traceEvents\":[" + string.Join(",", traceEvents) + "]}");
+            await tracer.DetachAsync();
+        }
+        if (profiler is not null)
+        {
+            var profile = await profiler.SendAsync("Profiler.stop");
+            Directory.CreateDirectory(profileFolder!);
+            await File.WriteAllTextAsync(Path.Combine(profileFolder!, $"load-{Interlocked.Increment(ref _profiles)}.cpuprofile"), profile!.Value.GetProperty("profile").GetRawText());
+            // The page's clock (performance.now) at the profile's end, to line samples up with the timeline's marks.
+            await File.WriteAllTextAsync(Path.Combine(profileFolder!, $"load-{_profiles}.now"), (await page.EvaluateAsync<double>("() => performance.now()")).ToString(CultureInfo.InvariantCulture));
+        }
         var timings = await DashboardPage.TimingsAsync(page);
         var timeline = await DashboardPage.TimelineAsync(page);
         await page.Context.CloseAsync();
