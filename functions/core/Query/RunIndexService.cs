@@ -58,6 +58,12 @@ internal sealed record RunIndexReadTiming(double LockWaitMs, double OpenMs, doub
 {
     /// <summary>The refresh's wall time: open, then the tail (overlapping the open on a cold start), versions and re-reads.</summary>
     public double RefreshMs { get; init; }
+
+    /// <summary>A cold start's columns in place (from the refresh's start), then the page worked out (its rows' point reads start then).</summary>
+    public double ColumnsInMs { get; init; }
+
+    /// <summary>Working out a cold start's page (the query over the decoded columns), within the refresh.</summary>
+    public double PageMs { get; init; }
 }
 
 /// <summary>One background snapshot save: freeze (under the project lock), encode, upload and the change log's compaction (outside it).</summary>
@@ -118,6 +124,9 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
 
         /// <summary>Waiting for the query's columns once the change-log tail was read.</summary>
         public double ColumnsMs { get; set; }
+
+        public double ColumnsInMs { get; set; }
+        public double PageMs { get; set; }
     }
 
     /// <summary>
@@ -235,6 +244,8 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
                     LastRead = new RunIndexReadTiming(lockWait, timing.OpenMs, timing.TailMs, timing.RereadMs, timing.RunsReread, timing.ColumnsMs + columns - refreshed, watch.Elapsed.TotalMilliseconds - columns, timing.HeaderMs, timing.VersionsMs)
                     {
                         RefreshMs = timing.WallMs,
+                        ColumnsInMs = timing.ColumnsInMs,
+                        PageMs = timing.PageMs,
                     };
                     if (!table.IsLoaded && ++entry.ReadsSinceOpen >= 2)
                     {
@@ -397,7 +408,7 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
             : fields is null ? table.EnsureLoadedAsync(cancellationToken) : table.EnsureColumnsAsync(fields, cancellationToken);
         if (page is not null && table.Loader is not null)
         {
-            columnsLoading = PrefetchPageAsync(table, columnsLoading, page, cancellationToken);
+            columnsLoading = PrefetchPageAsync(table, columnsLoading, page, timing, wall, cancellationToken);
         }
         RunChangeSet changes;
         var readStart = tail.ReadStart;
@@ -515,10 +526,13 @@ internal sealed class RunIndexService(StorageAccount storage, IRunIndexSource so
     }
 
     /// <summary>Once the query's columns are in, works out its page and starts fetching those rows (still under the caller's lock).</summary>
-    private static async Task PrefetchPageAsync(RunTable table, Task columnsLoading, Func<RunTable, IReadOnlyList<int>> page, CancellationToken cancellationToken)
+    private static async Task PrefetchPageAsync(RunTable table, Task columnsLoading, Func<RunTable, IReadOnlyList<int>> page, RefreshTiming timing, Stopwatch wall, CancellationToken cancellationToken)
     {
         await columnsLoading.ConfigureAwait(false);
-        table.PrefetchRows(page(table), cancellationToken);
+        timing.ColumnsInMs = wall.Elapsed.TotalMilliseconds;
+        var positions = page(table);
+        timing.PageMs = wall.Elapsed.TotalMilliseconds - timing.ColumnsInMs;
+        table.PrefetchRows(positions, cancellationToken);
     }
 
     /// <summary>Decodes a lazily opened table's remaining columns outside the lock and puts them in place under it.</summary>
