@@ -13,6 +13,7 @@ internal static class DevHostApplication
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        ThreadPoolFloor.Apply();
         var builder = WebApplication.CreateBuilder(args);
         ConfigureServices(builder);
         configure?.Invoke(builder);

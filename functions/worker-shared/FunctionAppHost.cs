@@ -11,6 +11,7 @@ internal static class FunctionAppHost
 {
     public static void Run(string[] args, string serviceName, Action<IServiceCollection, IConfiguration> addAppServices)
     {
+        ThreadPoolFloor.Apply();
         var builder = FunctionsApplication.CreateBuilder(args);
         builder.ConfigureFunctionsWebApplication();
         builder.UseMiddleware<ProblemDetailsMiddleware>();
