@@ -169,7 +169,8 @@ internal static class RunQueryEngine
         if (candidates.Count <= k * 4)
         {
             candidates.Sort(order.Compare);
-            return candidates.Count > k ? candidates.GetRange(0, k) : candidates;
+            // A copy even when all fit: the caller trims the page, and the candidates may be the matches it counts.
+            return candidates.GetRange(0, Math.Min(k, candidates.Count));
         }
         // Max-heap of the best k seen: the root is the worst kept.
         var heap = new PriorityQueue<int, int>(k + 1, Comparer<int>.Create((a, b) => order.Compare(b, a)));

@@ -170,6 +170,31 @@ public sealed class RunQueryEngineTests
     }
 
     [Fact]
+    public void The_total_counts_every_match_whatever_the_page_size()
+    {
+        var random = new Random(7);
+        foreach (var count in new[] { 1, 2, 3, 50, 51, 52, 201, 203 })
+        {
+            var table = GeneratedRuns.Table(Enumerable.Range(0, count).Select(i => GeneratedRuns.Make(random, i)).ToList());
+            foreach (var limit in new[] { 1, count - 2, count - 1, count, count + 1, 50 }.Where(l => l >= 1))
+            {
+                var seen = new List<int>();
+                string? cursor = null;
+                do
+                {
+                    var page = RunQueryEngine.Execute(table, new RunQuerySpec(null, RunQueryEngine.ParseSort(["-created_at"]), limit, cursor));
+                    Assert.Equal(count, page.Total);
+                    Assert.Equal(Math.Min(limit, count - seen.Count), page.Positions.Count);
+                    seen.AddRange(page.Positions);
+                    cursor = page.NextCursor;
+                }
+                while (cursor is not null);
+                Assert.Equal(count, seen.Distinct().Count());
+            }
+        }
+    }
+
+    [Fact]
     public void Pages_return_every_run_exactly_once_while_runs_are_added()
     {
         var random = new Random(99);
