@@ -173,6 +173,7 @@ internal sealed class QueryBench : IBenchScenario
         }
         Report("    for comparison: whole-snapshot download (what a cold start read before ranged reads)", download);
         await ColumnReadsAsync(container, entity, coldIterations, cancellationToken);
+        await PageReadsAsync(table, entity, project, first.Runs.Count, coldIterations, cancellationToken);
         Report("    for comparison: whole-snapshot decode (every column)", decode);
 
         // Warm = every column decoded (a lazily opened table decodes the rest once it is queried again).
@@ -263,6 +264,26 @@ internal sealed class QueryBench : IBenchScenario
         }
         Report($"    for comparison: the query's {segments.Count} column segments ({segments.Sum(s => s.Length) / 1e6:N2} MB: {string.Join(", ", segments.Select(s => $"{s.Name} {s.Length / 1e3:N0} KB"))}) read at once", read);
         Report("    for comparison: those segments decoded (one after another)", decode);
+    }
+
+    /// <summary>A page's worth of run rows point-read alone: all at once (as a cold page is fetched), 8 at a time, and one after another.</summary>
+    private static async Task PageReadsAsync(TableStore table, string entity, string project, int count, int iterations, CancellationToken cancellationToken)
+    {
+        var partition = RunService.PartitionOf(entity, project);
+        var random = new Random(5);
+        foreach (var parallelism in new[] { count, 8, 1 })
+        {
+            var samples = new List<double>();
+            for (var i = 0; i < iterations; i++)
+            {
+                var ids = Enumerable.Range(0, count).Select(_ => "r" + random.Next(100_000).ToString("D6", CultureInfo.InvariantCulture)).ToArray();
+                var watch = Stopwatch.StartNew();
+                await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
+                    async (id, ct) => await table.GetAsync<RunRow>(partition, TableKeys.Escape(id), ct));
+                samples.Add(watch.Elapsed.TotalMilliseconds);
+            }
+            Report($"    for comparison: {count} run rows point-read {(parallelism == count ? "all at once" : parallelism == 1 ? "one after another" : $"{parallelism} at a time")}", samples);
+        }
     }
 
     /// <summary>Prints p50/p90/p99/min/max of latency samples in milliseconds.</summary>
