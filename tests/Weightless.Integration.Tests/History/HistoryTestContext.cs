@@ -17,7 +17,7 @@ internal sealed class HistoryTestContext
 {
     public HistoryTestContext(int rollupFlushLines = 300)
     {
-        Storage = new StorageAccount(Options.Create(new StorageOptions { ConnectionString = AzuriteFixture.ConnectionString, TablePrefix = AzuriteFixture.NewPrefix() }), new StorageMetrics());
+        Storage = TestStorage.NewAccount();
         HistoryOptions = new HistoryOptions { RollupFlushLines = rollupFlushLines };
         History = NewInstance();
         Events = new EventsStore(Storage);

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Weightless.Core.History;
 using Weightless.Core.Storage;
 using Weightless.Tests.Infrastructure;
@@ -17,7 +16,7 @@ public class IngestHotPathTests
 
     public IngestHotPathTests()
     {
-        _storage = new StorageAccount(Options.Create(new StorageOptions { ConnectionString = AzuriteFixture.ConnectionString, TablePrefix = AzuriteFixture.NewPrefix() }), _metrics);
+        _storage = TestStorage.NewAccount(_metrics);
         _history = new HistoryStore(_storage, TimeProvider.System);
     }
 
