@@ -28,32 +28,27 @@ internal sealed class BlobStore(BlobContainerClient container, BlobServiceClient
         return response.Value.ETag;
     }
 
-    public async Task<(BinaryData Content, ETag ETag)?> DownloadAsync(string name, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            var response = await Measure("download", () => container.GetBlobClient(name).DownloadContentAsync(cancellationToken)).ConfigureAwait(false);
-            return (response.Value.Content, response.Value.Details.ETag);
-        }
-        catch (NotFoundException)
-        {
-            return null;
-        }
-    }
+    public Task<(BinaryData Content, ETag ETag)?> DownloadAsync(string name, CancellationToken cancellationToken = default) =>
+        DownloadToBufferAsync("download", name, new BlobDownloadOptions(), cancellationToken);
 
     /// <summary>Bytes [<paramref name="offset"/>, +<paramref name="length"/>) of a blob, If-Match <paramref name="ifMatch"/> when given (412 → <see cref="ConflictException"/>); null when the blob does not exist.</summary>
-    public async Task<(BinaryData Content, ETag ETag)?> DownloadRangeAsync(string name, long offset, int length, ETag? ifMatch = null, CancellationToken cancellationToken = default)
-    {
-        var options = new BlobDownloadOptions
+    public Task<(BinaryData Content, ETag ETag)?> DownloadRangeAsync(string name, long offset, int length, ETag? ifMatch = null, CancellationToken cancellationToken = default) =>
+        DownloadToBufferAsync("download_range", name, new BlobDownloadOptions
         {
             Range = new HttpRange(offset, length),
             Conditions = ifMatch is { } etag ? new BlobRequestConditions { IfMatch = etag } : null,
-        };
+        }, cancellationToken);
+
+    /// <summary>
+    /// A blob (or the range <paramref name="options"/> name) streamed into one buffer of the body's size: the
+    /// buffered download copies the body through a growing stream first (a 100,000-run snapshot's filter and
+    /// sort columns read ~30 % faster so). Null when the blob does not exist.
+    /// </summary>
+    private async Task<(BinaryData Content, ETag ETag)?> DownloadToBufferAsync(string operation, string name, BlobDownloadOptions options, CancellationToken cancellationToken)
+    {
         try
         {
-            // Streamed into one buffer of the range's size: the buffered download copies the body through
-            // a growing stream first (a 100,000-run snapshot's filter and sort columns read ~30 % faster so).
-            return await Measure("download_range", async () =>
+            return await Measure(operation, async () =>
             {
                 var response = await container.GetBlobClient(name).DownloadStreamingAsync(options, cancellationToken).ConfigureAwait(false);
                 var bytes = new byte[response.Value.Details.ContentLength];
