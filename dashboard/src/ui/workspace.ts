@@ -141,13 +141,6 @@ export class WorkspacePage {
       return;
     }
     this.timings.runsLoadMs = performance.now() - t0;
-    if (this.earlyKeys) {
-      // The newest runs' keys were asked for with the list (and are usually in): with them in place the
-      // charts' requests go out before the table renders (apply).
-      this.state = state;
-      this.updateView();
-      await this.keysLoad?.promise;
-    }
     this.apply(state);
   }
 
@@ -161,9 +154,9 @@ export class WorkspacePage {
     this.updateView();
     this.renderToolbar();
     this.renderChartBar();
-    // The charts first: with their runs' keys at hand their M4 requests are made now, and the table
-    // renders in the next task, once they went out (a request's headers are awaited, so it leaves only when
-    // this task ends), while the server works on them. Its viewport has a fixed height: the panels'
+    // The charts first, the table in the next task: with the charted runs' keys in (the newest runs' come
+    // with the list), the charts' M4 requests are made in this task's microtasks and leave before the table
+    // renders, so the server works on them meanwhile. The table's viewport has a fixed height: the panels'
     // positions, which decide what is on screen, do not wait for its rows.
     void this.refreshCharts(chartsChanged);
     clearTimeout(this.tableTimer);
@@ -592,8 +585,7 @@ export class WorkspacePage {
   /** Re-request buckets when the runs, x axis, zoom or panels changed; otherwise only re-style. */
   private async refreshCharts(force: boolean): Promise<void> {
     const runs = this.chartRuns();
-    // Keys already loaded: no await, so the panels are planned and their requests sent before the caller goes on.
-    if (runs.map((r) => r.id).join('\n') !== this.keysFor) await this.loadKeys(runs);
+    await this.loadKeys(runs);
     const t0 = performance.now();
     const groups: ChartGroup[] | null = this.state.groupBy
       ? groupRuns(runs, this.state.groupBy).map((g, i) => ({ key: g.key, label: g.label, colour: PALETTE[i % PALETTE.length]!, runIds: g.runs.map((r) => r.id) }))
