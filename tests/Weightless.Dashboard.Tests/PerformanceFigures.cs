@@ -26,8 +26,6 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
 {
     private const int Metrics = 20;
 
-    private static int _profiles;
-
     /// <summary>Resolves once the charts are ready (body[data-charts-ready] set), or fails after the given milliseconds.</summary>
     private const string ChartsReadyScript = """
         timeout => new Promise((resolve, reject) => {
@@ -205,57 +203,16 @@ public sealed class PerformanceFigures(DashboardHost host, ITestOutputHelper out
         {
             await page.Context.AddInitScriptAsync(settings);
         }
-        // WEIGHTLESS_DASHBOARD_PERF_PROFILE: a folder to save each load's JavaScript CPU profile in (where the page's main thread went).
-        var profileFolder = Environment.GetEnvironmentVariable("WEIGHTLESS_DASHBOARD_PERF_PROFILE");
-        ICDPSession? profiler = null;
-        if (profileFolder is { Length: > 0 })
-        {
-            profiler = await page.Context.NewCDPSessionAsync(page);
-            await profiler.SendAsync("Profiler.enable");
-            await profiler.SendAsync("Profiler.setSamplingInterval", new Dictionary<string, object> { ["interval"] = 200 });
-            await profiler.SendAsync("Profiler.start");
-        }
-        // WEIGHTLESS_DASHBOARD_PERF_TRACE: a folder to save each load's Chromium trace in (style, layout, paint, raster per thread).
+        // WEIGHTLESS_DASHBOARD_PERF_TRACE: a folder to save each load's Chromium trace in (where the page's main thread and the rest of the browser went).
         var traceFolder = Environment.GetEnvironmentVariable("WEIGHTLESS_DASHBOARD_PERF_TRACE");
-        ICDPSession? tracer = null;
-        var traceEvents = new List<string>();
-        var traceDone = new TaskCompletionSource();
-        if (traceFolder is { Length: > 0 })
-        {
-            tracer = await host.Browser.NewBrowserCDPSessionAsync();
-            tracer.Event("Tracing.dataCollected").OnEvent += (_, e) =>
-            {
-                foreach (var item in e!.Value.GetProperty("value").EnumerateArray())
-                {
-                    traceEvents.Add(item.GetRawText());
-                }
-            };
-            tracer.Event("Tracing.tracingComplete").OnEvent += (_, _) => traceDone.TrySetResult();
-            await tracer.SendAsync("Tracing.start", new Dictionary<string, object>
-            {
-                ["categories"] = "devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing,toplevel,v8.execute,blink,cc,gpu,disabled-by-default-devtools.timeline.frame",
-                ["transferMode"] = "ReportEvents",
-            });
-        }
+        var trace = traceFolder is { Length: > 0 } ? await ChromiumTrace.StartAsync(host.Browser) : null;
         await page.GotoAsync($"/{DashboardHost.Entity}/{project}{query}");
         // Waits in the page itself (a mutation observer) rather than with WaitForFunctionAsync: that injects
         // Playwright's selector engine into the page first, ~130 ms of the page's main thread mid-render.
         await page.EvaluateAsync(ChartsReadyScript, 600_000);
-        if (tracer is not null)
+        if (trace is not null)
         {
-            await tracer.SendAsync("Tracing.end");
-            await traceDone.Task.WaitAsync(TimeSpan.FromMinutes(1));
-            Directory.CreateDirectory(traceFolder!);
-            await File.WriteAllTextAsync(Path.Combine(traceFolder!, $"load-{Interlocked.Increment(ref _traces)}.json"), "{\"traceEvents\":[" + string.Join(",", traceEvents) + "]}");
-            await tracer.DetachAsync();
-        }
-        if (profiler is not null)
-        {
-            var profile = await profiler.SendAsync("Profiler.stop");
-            Directory.CreateDirectory(profileFolder!);
-            await File.WriteAllTextAsync(Path.Combine(profileFolder!, $"load-{Interlocked.Increment(ref _profiles)}.cpuprofile"), profile!.Value.GetProperty("profile").GetRawText());
-            // The page's clock (performance.now) at the profile's end, to line samples up with the timeline's marks.
-            await File.WriteAllTextAsync(Path.Combine(profileFolder!, $"load-{_profiles}.now"), (await page.EvaluateAsync<double>("() => performance.now()")).ToString(CultureInfo.InvariantCulture));
+            await trace.SaveAsync(Path.Combine(traceFolder!, $"load-{Interlocked.Increment(ref _traces)}.json"));
         }
         var timings = await DashboardPage.TimingsAsync(page);
         var timeline = await DashboardPage.TimelineAsync(page);
