@@ -132,7 +132,7 @@ internal sealed class QueryBench : IBenchScenario
         var changed = Stopwatch.StartNew();
         for (var i = 0; i < changes; i++)
         {
-            var id = "r" + (i * (runCount / Math.Max(1, changes))).ToString("D6", CultureInfo.InvariantCulture);
+            var id = RunId(i * (runCount / Math.Max(1, changes)));
             await runService.UpdateAsync(new RunKey(entity, project, id), (row, _) =>
             {
                 row.DisplayName = "renamed-" + id;
@@ -173,7 +173,7 @@ internal sealed class QueryBench : IBenchScenario
         }
         Report("    for comparison: whole-snapshot download (what a cold start read before ranged reads)", download);
         await ColumnReadsAsync(container, entity, coldIterations, cancellationToken);
-        await PageReadsAsync(table, entity, project, first.Runs.Count, coldIterations, cancellationToken);
+        await PageReadsAsync(table, entity, project, runCount, first.Runs.Count, coldIterations, cancellationToken);
         Report("    for comparison: whole-snapshot decode (every column)", decode);
 
         // Warm = every column decoded (a lazily opened table decodes the rest once it is queried again).
@@ -267,7 +267,7 @@ internal sealed class QueryBench : IBenchScenario
     }
 
     /// <summary>A page's worth of run rows point-read alone: all at once (as a cold page is fetched), 8 at a time, and one after another.</summary>
-    private static async Task PageReadsAsync(TableStore table, string entity, string project, int count, int iterations, CancellationToken cancellationToken)
+    private static async Task PageReadsAsync(TableStore table, string entity, string project, int runCount, int count, int iterations, CancellationToken cancellationToken)
     {
         var partition = RunService.PartitionOf(entity, project);
         var random = new Random(5);
@@ -276,7 +276,7 @@ internal sealed class QueryBench : IBenchScenario
             var samples = new List<double>();
             for (var i = 0; i < iterations; i++)
             {
-                var ids = Enumerable.Range(0, count).Select(_ => "r" + random.Next(100_000).ToString("D6", CultureInfo.InvariantCulture)).ToArray();
+                var ids = Enumerable.Range(0, count).Select(_ => RunId(random.Next(runCount))).ToArray();
                 var watch = Stopwatch.StartNew();
                 await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
                     async (id, ct) => await table.GetAsync<RunRow>(partition, TableKeys.Escape(id), ct));
@@ -285,6 +285,9 @@ internal sealed class QueryBench : IBenchScenario
             Report($"    for comparison: {count} run rows point-read {(parallelism == count ? "all at once" : parallelism == 1 ? "one after another" : $"{parallelism} at a time")}", samples);
         }
     }
+
+    /// <summary>The id of the seeded run at <paramref name="index"/>.</summary>
+    private static string RunId(int index) => "r" + index.ToString("D6", CultureInfo.InvariantCulture);
 
     /// <summary>Prints p50/p90/p99/min/max of latency samples in milliseconds.</summary>
     internal static void Report(string title, List<double> samples)
@@ -317,7 +320,7 @@ internal sealed class QueryBench : IBenchScenario
             var random = new Random(3);
             while (!stop.IsCancellationRequested)
             {
-                var id = "r" + random.Next(runCount).ToString("D6", CultureInfo.InvariantCulture);
+                var id = RunId(random.Next(runCount));
                 await runService.UpdateAsync(new RunKey(entity, project, id), (row, _) =>
                 {
                     row.Summary = "{\"s1\": " + random.NextDouble().ToString("R", CultureInfo.InvariantCulture) + "}";
@@ -386,7 +389,7 @@ internal sealed class QueryBench : IBenchScenario
             summary.Append(k == 0 ? "" : ", ").Append($"\"s{k}\": ").Append(random.NextDouble().ToString("R", CultureInfo.InvariantCulture));
         }
         summary.Append('}');
-        var id = "r" + index.ToString("D6", CultureInfo.InvariantCulture);
+        var id = RunId(index);
         var created = epoch.AddSeconds(index * 20 + random.Next(10));
         return new RunRow
         {
